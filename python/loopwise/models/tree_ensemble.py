@@ -1,0 +1,416 @@
+"""``TreeEnsemble``: the one representation every tree method in loopwise uses."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Mapping, Optional, Sequence, Union
+
+import numpy as np
+
+from .. import _core
+from .._input import as_matrix
+from .._threads import resolve_n_jobs
+from ._builder import LINKS
+
+__all__ = ["TreeEnsemble"]
+
+_FORMAT = "loopwise.TreeEnsemble"
+_FORMAT_VERSION = 1
+_ARRAY_FIELDS = {
+    "tree_offsets": np.int64,
+    "tree_output": np.int32,
+    "feature": np.int32,
+    "threshold": np.float64,
+    "left": np.int32,
+    "right": np.int32,
+    "default_left": np.uint8,
+    "missing_rule": np.uint8,
+    "cover": np.float64,
+    "value": np.float64,
+    "cat_node": np.int64,
+    "cat_left_ptr": np.int64,
+    "cat_left": np.int32,
+    "cat_right_ptr": np.int64,
+    "cat_right": np.int32,
+    "cat_other_left": np.uint8,
+    "base_score": np.float64,
+}
+_SCALAR_FIELDS = ("n_features", "n_outputs", "comparison", "float32_inputs", "category_cast", "link", "link_scale")
+_LINK_NAMES = {v: k for k, v in LINKS.items()}
+_TASKS = ("regression", "binary", "multiclass")
+
+
+class TreeEnsemble:
+    """A decision-tree ensemble in loopwise's flat, validated representation.
+
+    Build one with :meth:`from_model` from a scikit-learn, XGBoost or LightGBM model; it
+    predicts exactly what the source library predicts, saves to JSON without pickle, and is
+    what :class:`loopwise.TreeExplainer` and the other tree methods work on.
+
+    Parameters
+    ----------
+    fields : dict
+        Flat node arrays and scalars (see :meth:`to_dict`). Validated in C++: a corrupt or
+        hostile ensemble raises ``ValueError`` naming the tree and node.
+    feature_names : sequence of str, optional
+        Names of the input columns.
+    task : {"regression", "binary", "multiclass"}
+        What the outputs mean; decides what :meth:`predict_proba` returns.
+    classes : sequence, optional
+        Class labels of a classifier, in output order.
+    supports_missing : bool
+        Whether the source model routes missing values (NaN input is refused otherwise).
+    categories : mapping of int to sequence, optional
+        For categorical columns known by value: the category of each code.
+    source : str
+        Where the model came from, e.g. ``"sklearn.RandomForestClassifier"``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.ensemble import RandomForestRegressor
+    >>> X, y = make_regression(n_samples=200, n_features=5, random_state=0)
+    >>> model = RandomForestRegressor(n_estimators=10, random_state=0).fit(X, y)
+    >>> ensemble = TreeEnsemble.from_model(model)
+    >>> bool(np.allclose(ensemble.predict(X), model.predict(X)))
+    True
+    """
+
+    def __init__(
+        self,
+        fields: Mapping[str, Any],
+        *,
+        feature_names: Optional[Sequence[str]] = None,
+        task: str = "regression",
+        classes: Optional[Sequence[Any]] = None,
+        supports_missing: bool = True,
+        categories: Optional[Mapping[int, Sequence[Any]]] = None,
+        source: str = "loopwise",
+    ) -> None:
+        if task not in _TASKS:
+            raise ValueError(f"task must be one of {_TASKS}, got {task!r}")
+        missing = [k for k in list(_ARRAY_FIELDS) + list(_SCALAR_FIELDS) if k not in fields]
+        if missing:
+            raise ValueError(f"fields is missing {missing}")
+        self._fields = {k: np.ascontiguousarray(np.asarray(fields[k]), dtype=t) for k, t in _ARRAY_FIELDS.items()}
+        for key in _SCALAR_FIELDS:
+            self._fields[key] = fields[key]
+        self._fields["n_features"] = int(self._fields["n_features"])
+        self._fields["n_outputs"] = int(self._fields["n_outputs"])
+        self._fields["float32_inputs"] = bool(self._fields["float32_inputs"])
+        self._fields["link_scale"] = float(self._fields["link_scale"])
+        for key in ("comparison", "category_cast", "link"):
+            self._fields[key] = int(self._fields[key])
+        self._core = _core.TreeEnsemble(self._fields)
+        if feature_names is not None:
+            feature_names = [str(n) for n in feature_names]
+            if len(feature_names) != self.n_features:
+                raise ValueError(
+                    f"feature_names has {len(feature_names)} names but the ensemble has {self.n_features} features"
+                )
+        self.feature_names: Optional[list[str]] = feature_names
+        self.task = task
+        self.classes = None if classes is None else list(classes)
+        self.supports_missing = bool(supports_missing)
+        self.categories = {int(k): list(v) for k, v in (categories or {}).items()}
+        self.source = source
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_model(cls, model: Any) -> "TreeEnsemble":
+        """Convert a fitted tree model from scikit-learn, XGBoost or LightGBM.
+
+        Supported: scikit-learn ``DecisionTree*``, ``ExtraTree*``, ``RandomForest*``,
+        ``ExtraTrees*``, ``GradientBoosting*``, ``HistGradientBoosting*``; XGBoost
+        ``Booster``, ``XGBClassifier``, ``XGBRegressor``; LightGBM ``Booster``,
+        ``LGBMClassifier``, ``LGBMRegressor``. A ``TreeEnsemble`` is returned as is.
+
+        Parameters
+        ----------
+        model : object
+            A fitted model.
+
+        Returns
+        -------
+        TreeEnsemble
+
+        Examples
+        --------
+        >>> from sklearn.datasets import make_classification
+        >>> from sklearn.ensemble import GradientBoostingClassifier
+        >>> X, y = make_classification(n_samples=200, random_state=0)
+        >>> gbm = GradientBoostingClassifier(n_estimators=20).fit(X, y)
+        >>> TreeEnsemble.from_model(gbm).n_trees
+        20
+        """
+        if isinstance(model, TreeEnsemble):
+            return model
+        module = type(model).__module__.split(".")[0]
+        if module == "sklearn":
+            from ._sklearn import from_sklearn
+
+            return from_sklearn(model)
+        if module == "xgboost":
+            from ._xgboost import from_xgboost
+
+            return from_xgboost(model)
+        if module == "lightgbm":
+            from ._lightgbm import from_lightgbm
+
+            return from_lightgbm(model)
+        raise TypeError(
+            f"cannot build a TreeEnsemble from {type(model).__module__}.{type(model).__name__}; "
+            "supported are scikit-learn, XGBoost and LightGBM tree models"
+        )
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def n_trees(self) -> int:
+        """Number of trees."""
+        return int(self._core.n_trees)
+
+    @property
+    def n_features(self) -> int:
+        """Number of input columns."""
+        return int(self._core.n_features)
+
+    @property
+    def n_outputs(self) -> int:
+        """Number of raw outputs (1, or one per class for multi-class models)."""
+        return int(self._core.n_outputs)
+
+    @property
+    def max_depth(self) -> int:
+        """Depth of the deepest tree (a lone leaf has depth 0)."""
+        return int(self._core.max_depth)
+
+    @property
+    def link(self) -> str:
+        """Link from raw margin to probability: identity, logistic, softmax or exp."""
+        return _LINK_NAMES[self._fields["link"]]
+
+    @property
+    def base_score(self) -> np.ndarray:
+        """Raw-margin offset per output."""
+        return self._fields["base_score"].copy()
+
+    @property
+    def fields(self) -> dict:
+        """The flat arrays (read-only views) that define the ensemble."""
+        out = {}
+        for key, value in self._fields.items():
+            if isinstance(value, np.ndarray):
+                view = value.view()
+                view.flags.writeable = False
+                out[key] = view
+            else:
+                out[key] = value
+        return out
+
+    # ------------------------------------------------------------------ prediction
+    def _validate_X(self, X: Any, name: str = "X") -> np.ndarray:
+        matrix = as_matrix(
+            X,
+            name=name,
+            n_features=self.n_features,
+            feature_names=self.feature_names,
+            categories=self.categories,
+            allow_nan=self.supports_missing,
+        )
+        return matrix.values
+
+    def predict(self, X: Any, *, n_jobs: Optional[int] = None) -> np.ndarray:
+        """Raw margin (the sum of leaf values and base score) for each row.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        n_jobs : int, optional
+            Threads; ``None`` uses all cores. The result does not depend on it.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+
+        Examples
+        --------
+        >>> from sklearn.tree import DecisionTreeRegressor
+        >>> tree = DecisionTreeRegressor(max_depth=2).fit([[0.0], [1.0]], [0.0, 1.0])
+        >>> TreeEnsemble.from_model(tree).predict([[0.9]])
+        array([1.])
+        """
+        values = self._validate_X(X)
+        margins = self._core.predict(values, resolve_n_jobs(n_jobs))
+        return margins[:, 0] if self.n_outputs == 1 else margins
+
+    def predict_proba(self, X: Any, *, n_jobs: Optional[int] = None) -> np.ndarray:
+        """Class probabilities of a classifier, shape (n_samples, n_classes).
+
+        Examples
+        --------
+        >>> from sklearn.ensemble import RandomForestClassifier
+        >>> rf = RandomForestClassifier(n_estimators=5, random_state=0).fit([[0.0], [1.0]], [0, 1])
+        >>> TreeEnsemble.from_model(rf).predict_proba([[1.0]]).shape
+        (1, 2)
+        """
+        if self.task == "regression":
+            raise ValueError("predict_proba is only defined for classifiers; this ensemble is a regressor")
+        values = self._validate_X(X)
+        proba = self._core.transform(self._core.predict(values, resolve_n_jobs(n_jobs)))
+        if self.n_outputs == 1:
+            return np.column_stack([1.0 - proba[:, 0], proba[:, 0]])
+        return proba
+
+    def transform_margin(self, margins: np.ndarray) -> np.ndarray:
+        """Apply the link to raw margins (n_samples, n_outputs).
+
+        Examples
+        --------
+        >>> from sklearn.ensemble import GradientBoostingClassifier
+        >>> gbm = GradientBoostingClassifier(n_estimators=3).fit([[0.0], [1.0]], [0, 1])
+        >>> TreeEnsemble.from_model(gbm).transform_margin(np.zeros((1, 1)))
+        array([[0.5]])
+        """
+        margins = np.ascontiguousarray(margins, dtype=np.float64).reshape(-1, self.n_outputs)
+        return self._core.transform(margins)
+
+    def apply(self, X: Any, *, n_jobs: Optional[int] = None) -> np.ndarray:
+        """Index (local to its tree) of the leaf each row reaches, shape (n_samples, n_trees).
+
+        Examples
+        --------
+        >>> from sklearn.tree import DecisionTreeRegressor
+        >>> tree = DecisionTreeRegressor(max_depth=1).fit([[0.0], [1.0]], [0.0, 1.0])
+        >>> TreeEnsemble.from_model(tree).apply([[0.0], [1.0]]).ravel().tolist()
+        [1, 2]
+        """
+        values = self._validate_X(X)
+        return self._core.apply(values, resolve_n_jobs(n_jobs))
+
+    # ------------------------------------------------------------------ serialisation
+    def to_dict(self) -> dict:
+        """A JSON-serialisable description that :meth:`from_dict` restores bit for bit.
+
+        Examples
+        --------
+        >>> from sklearn.tree import DecisionTreeRegressor
+        >>> tree = DecisionTreeRegressor(max_depth=1).fit([[0.0], [1.0]], [0.0, 1.0])
+        >>> ensemble = TreeEnsemble.from_model(tree)
+        >>> TreeEnsemble.from_dict(ensemble.to_dict()).n_trees
+        1
+        """
+        fields = {}
+        for key, value in self._fields.items():
+            # Python floats print the shortest decimal that parses back to the same double.
+            fields[key] = value.tolist() if isinstance(value, np.ndarray) else value
+        categories = {str(k): [_jsonable(c) for c in v] for k, v in self.categories.items()}
+        return {
+            "format": _FORMAT,
+            "format_version": _FORMAT_VERSION,
+            "fields": fields,
+            "feature_names": self.feature_names,
+            "task": self.task,
+            "classes": None if self.classes is None else [_jsonable(c) for c in self.classes],
+            "supports_missing": self.supports_missing,
+            "categories": categories,
+            "source": self.source,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "TreeEnsemble":
+        """Rebuild an ensemble from :meth:`to_dict` output (validated like any input).
+
+        Examples
+        --------
+        >>> from sklearn.tree import DecisionTreeRegressor
+        >>> tree = DecisionTreeRegressor(max_depth=1).fit([[0.0], [1.0]], [0.0, 1.0])
+        >>> TreeEnsemble.from_dict(TreeEnsemble.from_model(tree).to_dict()).n_features
+        1
+        """
+        if not isinstance(data, Mapping) or data.get("format") != _FORMAT:
+            raise ValueError(f"data is not a serialised TreeEnsemble (expected format {_FORMAT!r})")
+        if int(data.get("format_version", 0)) > _FORMAT_VERSION:
+            raise ValueError(
+                f"data has format_version {data.get('format_version')}; this loopwise reads up to {_FORMAT_VERSION}"
+            )
+        fields = dict(data["fields"])
+        return cls(
+            fields,
+            feature_names=data.get("feature_names"),
+            task=data.get("task", "regression"),
+            classes=data.get("classes"),
+            supports_missing=data.get("supports_missing", True),
+            categories={int(k): v for k, v in (data.get("categories") or {}).items()},
+            source=data.get("source", "loopwise"),
+        )
+
+    def to_json(self, path: Optional[Union[str, os.PathLike]] = None) -> Optional[str]:
+        """Serialise to JSON text, or write it to ``path`` atomically when given.
+
+        Examples
+        --------
+        >>> from sklearn.tree import DecisionTreeRegressor
+        >>> tree = DecisionTreeRegressor(max_depth=1).fit([[0.0], [1.0]], [0.0, 1.0])
+        >>> text = TreeEnsemble.from_model(tree).to_json()
+        >>> TreeEnsemble.from_json(text).n_trees
+        1
+        """
+        text = json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
+        if path is None:
+            return text
+        path = os.fspath(path)
+        temporary = f"{path}.tmp-{os.getpid()}"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+        return None
+
+    @classmethod
+    def from_json(cls, text_or_path: Union[str, os.PathLike]) -> "TreeEnsemble":
+        """Load from JSON text or from a file path written by :meth:`to_json`.
+
+        Examples
+        --------
+        >>> from sklearn.tree import DecisionTreeRegressor
+        >>> tree = DecisionTreeRegressor(max_depth=1).fit([[0.0], [1.0]], [0.0, 1.0])
+        >>> TreeEnsemble.from_json(TreeEnsemble.from_model(tree).to_json()).max_depth
+        1
+        """
+        text = os.fspath(text_or_path)
+        if not text.lstrip().startswith("{"):
+            with open(text, encoding="utf-8") as handle:
+                text = handle.read()
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"text_or_path is not valid JSON: {error}") from error
+        return cls.from_dict(data)
+
+    def __getstate__(self) -> dict:
+        return self.to_dict()
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(TreeEnsemble.from_dict(state).__dict__)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, TreeEnsemble):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (
+            f"TreeEnsemble(source={self.source!r}, task={self.task!r}, n_trees={self.n_trees}, "
+            f"n_features={self.n_features}, n_outputs={self.n_outputs}, max_depth={self.max_depth}, "
+            f"link={self.link!r})"
+        )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
