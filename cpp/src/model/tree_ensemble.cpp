@@ -162,7 +162,9 @@ void TreeEnsemble::validate_and_pack() {
         fail_node(t, local, text.str());
       }
       if (depth >= kMaxTreeDepth) fail_node(t, local, "tree is deeper than 4096 levels");
-      if (category_of[g] < 0 && !std::isfinite(d.threshold[g])) fail_node(t, local, "threshold is not finite");
+      // +/-inf is a legitimate "all values one way, missing the other" split (scikit-learn
+      // emits it); NaN compares false both ways and is never produced by a library.
+      if (category_of[g] < 0 && std::isnan(d.threshold[g])) fail_node(t, local, "threshold is NaN");
       if (d.missing_rule[g] > 2) fail_node(t, local, "unknown missing_rule");
       if (d.default_left[g] > 1) fail_node(t, local, "default_left must be 0 or 1");
       for (std::int32_t child : {d.left[g], d.right[g]}) {

@@ -151,7 +151,9 @@ def _hist_gradient_boosting(model: Any, name: str) -> TreeEnsemble:
             indices = [int(i) for i in (np.flatnonzero(indices) if np.asarray(indices).dtype == bool else indices)]
             if hasattr(transformer, "categories_"):
                 for index, values in zip(indices, transformer.categories_):
-                    categories[index] = [v.item() if isinstance(v, np.generic) else v for v in values]
+                    # Missing values are encoded as NaN (sorted last), not as a category code.
+                    known = [v.item() if isinstance(v, np.generic) else v for v in values]
+                    categories[index] = [v for v in known if not (isinstance(v, float) and np.isnan(v))]
             order.extend(indices)
         column_of = np.asarray(order, dtype=np.int64)
     known_bitsets, f_idx_map = (None, None)

@@ -1,0 +1,34 @@
+"""Shared, seeded data for the Python tests (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def make_mixed_data(n_rows: int = 10_000, seed: int = 0, nan_rate: float = 0.08):
+    """Numeric and integer-coded categorical columns with missing values, plus targets.
+
+    Returns X (ndarray, categories as float codes, NaN for missing), a DataFrame with
+    pandas categoricals for the last two columns, and regression/binary/3-class targets.
+    """
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n_rows, 8))
+    X[:, 6] = rng.integers(0, 12, n_rows)
+    X[:, 7] = rng.integers(0, 5, n_rows)
+    signal = 2.0 * X[:, 0] - X[:, 1] * X[:, 2] + (X[:, 6] % 3) - 0.5 * (X[:, 7] == 2)
+    X[rng.random(X.shape) < nan_rate] = np.nan
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(8)])
+    for column, n_categories in (("f6", 12), ("f7", 5)):
+        codes = np.nan_to_num(frame[column].to_numpy(), nan=-1).astype(int)
+        frame[column] = pd.Categorical.from_codes(codes, categories=list(range(n_categories)))
+    y_reg = signal + rng.normal(scale=0.3, size=n_rows)
+    y_bin = (y_reg > np.median(y_reg)).astype(int)
+    y_multi = np.digitize(y_reg, np.quantile(y_reg, [0.33, 0.66]))
+    return X, frame, {"regression": y_reg, "binary": y_bin, "multiclass": y_multi}
+
+
+@pytest.fixture(scope="session")
+def mixed_data():
+    return make_mixed_data()
