@@ -95,5 +95,7 @@ void bind_model(py::module_& m) {
       .def_property_readonly("n_features", &TreeEnsemble::n_features)
       .def_property_readonly("n_outputs", &TreeEnsemble::n_outputs)
       .def_property_readonly("max_depth", &TreeEnsemble::max_depth)
-      .def_property_readonly("depths", [](const TreeEnsemble& e) { return e.depths(); });
+      .def_property_readonly("depths", [](const TreeEnsemble& e) {
+        return loopwise::bindings::to_array(std::vector<int>(e.depths()));
+      });
 }

@@ -147,6 +147,8 @@ void TreeEnsemble::validate_and_pack() {
       packed.default_left = d.default_left[g];
       packed.missing_rule = d.missing_rule[g];
       packed.category = category_of[g];
+      packed.missing_child = d.default_left[g] ? d.left[g] : d.right[g];
+      if (d.feature[g] >= 0 && (category_of[g] >= 0 || d.missing_rule[g] != 0)) simple_splits_ = false;
       if (!std::isfinite(d.cover[g]) || d.cover[g] < 0) fail_node(t, local, "cover must be finite and >= 0");
       if (d.feature[g] < 0) {
         if (d.feature[g] != -1) fail_node(t, local, "split feature is negative");
@@ -186,10 +188,22 @@ void TreeEnsemble::validate_and_pack() {
     for (std::int64_t local = 0; local < count; ++local) {
       if (!visited[local]) {
         PackedNode& packed = nodes_[offset + local];
-        packed = PackedNode{0.0, -1, 0, 0, -1, 0, 0};
+        packed = PackedNode{0.0, -1, 0, 0, -1, 0, 0, 0};
       }
     }
     depths_[t] = deepest;
+  }
+  if (simple_splits_) {
+    lockstep_.resize(n_nodes);
+    for (std::int64_t t = 0; t < n_trees; ++t) {
+      const std::int64_t offset = d.tree_offsets[t];
+      for (std::int64_t local = 0; local < n_nodes_of(t); ++local) {
+        const PackedNode& n = nodes_[offset + local];
+        const auto self = static_cast<std::int32_t>(local);
+        lockstep_[offset + local] = n.feature < 0 ? LockstepNode{0.0, 0, self, self, self}
+                                                  : LockstepNode{n.threshold, n.feature, n.left, n.right, n.missing_child};
+      }
+    }
   }
 }
 
@@ -215,9 +229,68 @@ std::int32_t TreeEnsemble::categorical_next(const PackedNode& n, double x) const
   return data_.cat_other_left[c] ? n.left : n.right;
 }
 
+template <class T, bool kFloat32, bool kLessEqual>
+void TreeEnsemble::predict_simple(const MatrixView<T>& X, double* out, int n_threads) const {
+  const std::int64_t k = data_.n_outputs;
+  const std::int64_t n_trees_total = n_trees();
+  const std::int64_t col_stride = X.col_stride;
+  // Rows advance through a tree in lockstep, kLanes at a time: independent dependency
+  // chains the CPU overlaps, and no unpredictable loop exit (leaves point to themselves).
+  constexpr int kLanes = 8;
+  constexpr std::int64_t kBlock = 128;
+  parallel_blocks(X.rows, kBlock, n_threads, [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t i = begin; i < end; ++i)
+      for (std::int64_t j = 0; j < k; ++j) out[i * k + j] = data_.base_score[j];
+    for (std::int64_t t = 0; t < n_trees_total; ++t) {
+      const LockstepNode* base = lockstep_.data() + data_.tree_offsets[t];
+      const std::int32_t target = data_.tree_output[t];
+      const double* values = data_.value.data() + value_offsets_[t];
+      const std::int64_t width = value_width(t);
+      const int depth = depths_[t];
+      for (std::int64_t first = begin; first < end; first += kLanes) {
+        const int lanes = static_cast<int>(std::min<std::int64_t>(kLanes, end - first));
+        std::int32_t current[kLanes] = {};
+        const T* rows[kLanes];
+        for (int l = 0; l < kLanes; ++l) rows[l] = X.row(first + (l < lanes ? l : 0));
+        for (int level = 0; level < depth; ++level) {
+          for (int l = 0; l < kLanes; ++l) {
+            const LockstepNode& n = base[current[l]];
+            double x = static_cast<double>(rows[l][n.feature * col_stride]);
+            if (kFloat32) x = static_cast<double>(static_cast<float>(x));
+            // Branch-free: split directions are unpredictable.
+            const std::int32_t go_left = kLessEqual ? (x <= n.threshold) : (x < n.threshold);
+            const std::int32_t is_nan = x != x;
+            std::int32_t child = n.right ^ ((n.left ^ n.right) & -go_left);
+            child ^= (child ^ n.missing_child) & -is_nan;
+            current[l] = child;
+          }
+        }
+        for (int l = 0; l < lanes; ++l) {
+          const double* leaf_values = values + current[l] * width;
+          double* row_out = out + (first + l) * k;
+          if (target >= 0) {
+            row_out[target] += leaf_values[0];
+          } else {
+            for (std::int64_t j = 0; j < k; ++j) row_out[j] += leaf_values[j];
+          }
+        }
+      }
+    }
+  });
+}
+
 template <class T>
 void TreeEnsemble::predict(const MatrixView<T>& X, double* out, int n_threads) const {
   if (X.cols != data_.n_features) throw InvalidArgument("X has the wrong number of columns");
+  if (simple_splits_) {
+    const bool less_equal = data_.comparison == Comparison::kLessEqual;
+    if (data_.float32_inputs) {
+      less_equal ? predict_simple<T, true, true>(X, out, n_threads) : predict_simple<T, true, false>(X, out, n_threads);
+    } else {
+      less_equal ? predict_simple<T, false, true>(X, out, n_threads) : predict_simple<T, false, false>(X, out, n_threads);
+    }
+    return;
+  }
   const std::int64_t k = data_.n_outputs;
   const std::int64_t n_trees_total = n_trees();
   // Blocks of rows keep a tree's nodes hot in cache; each row still sums trees in order.

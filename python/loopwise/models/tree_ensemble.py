@@ -218,7 +218,12 @@ class TreeEnsemble:
             categories=self.categories,
             allow_nan=self.supports_missing,
         )
-        return matrix.values
+        values = matrix.values
+        if self._fields["float32_inputs"] and values.dtype == np.float64:
+            # The model compares float32(x) anyway: converting once is exact and halves
+            # the memory traffic of every tree visit.
+            values = values.astype(np.float32)
+        return values
 
     def predict(self, X: Any, *, n_jobs: Optional[int] = None) -> np.ndarray:
         """Raw margin (the sum of leaf values and base score) for each row.

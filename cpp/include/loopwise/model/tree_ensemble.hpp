@@ -66,8 +66,19 @@ struct PackedNode {
   std::int32_t left;       ///< local child index
   std::int32_t right;
   std::int32_t category;   ///< index into category tables, -1 for numeric
+  std::int32_t missing_child;  ///< child a NaN goes to under MissingRule::kNanDefault
   std::uint8_t default_left;
   std::uint8_t missing_rule;
+};
+
+/// A node for fixed-depth traversal: a leaf points to itself, so every row can take
+/// exactly depth steps with no data-dependent loop exit.
+struct LockstepNode {
+  double threshold;
+  std::int32_t feature;
+  std::int32_t left;
+  std::int32_t right;
+  std::int32_t missing_child;
 };
 
 /// Largest tree depth accepted; deeper trees are treated as hostile input.
@@ -136,6 +147,10 @@ class TreeEnsemble {
     return current;
   }
 
+  /// True when every split is numeric with NaN-follows-default missing handling: the
+  /// common case, which prediction serves with a branch-light traversal.
+  bool simple_splits() const { return simple_splits_; }
+
   /// Raw margins, out is rows x n_outputs row-major. Sums trees in order (deterministic).
   template <class T>
   void predict(const MatrixView<T>& X, double* out, int n_threads) const;
@@ -149,6 +164,8 @@ class TreeEnsemble {
 
  private:
   std::int32_t categorical_next(const PackedNode& n, double x) const;
+  template <class T, bool kFloat32, bool kLessEqual>
+  void predict_simple(const MatrixView<T>& X, double* out, int n_threads) const;
   std::int64_t n_nodes_of(std::int64_t tree) const { return data_.tree_offsets[tree + 1] - data_.tree_offsets[tree]; }
   void validate_and_pack();
 
@@ -156,6 +173,8 @@ class TreeEnsemble {
   std::vector<PackedNode> nodes_;
   std::vector<std::int64_t> value_offsets_;
   std::vector<int> depths_;
+  bool simple_splits_ = true;
+  std::vector<LockstepNode> lockstep_;  ///< filled when simple_splits_
   // Per categorical node: bitsets of left and right categories.
   std::vector<std::vector<std::uint32_t>> cat_left_bits_;
   std::vector<std::vector<std::uint32_t>> cat_right_bits_;
