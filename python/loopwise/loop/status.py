@@ -1,0 +1,120 @@
+"""``Status``: what one look at the loop found (drift, performance, fairness, alerts)."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Optional
+
+import pandas as pd
+
+__all__ = ["Status"]
+
+
+@dataclass
+class Status:
+    """The loop's health at one moment, as :meth:`loopwise.FeedbackLoop.check` reports it.
+
+    Attributes
+    ----------
+    checked_at : str
+        ISO time of the check.
+    champion_version : int or None
+        Version that serves predictions.
+    n_current : int
+        Logged rows compared with the reference.
+    drift_share, dataset_drift :
+        Share of drifted columns and the dataset verdict of the drift report.
+    drifted_columns : list of str
+    prediction_drift_p : float or None
+        Two-sample KS p-value of the champion's outputs, reference vs current.
+    metric_name, metric, baseline_metric, higher_is_better :
+        Performance on labelled feedback since the champion was promoted, and the champion's
+        baseline at promotion.
+    metric_by_slice : dict
+        The same metric per declared slice value.
+    fairness_gaps : dict
+        Per sensitive column: largest between-group gap of positive rate, TPR and FPR.
+    estimated_metric : float or None
+        Label-free accuracy estimate (CBPE) from the champion's probabilities; it assumes the
+        model stays calibrated, which concept drift breaks.
+    new_labels : int
+        Labels that arrived since the last training.
+    since_training : pandas.Timedelta or None
+    detector_alarm : bool
+        The streaming detector over the error stream signalled a change.
+    alerts : list of str
+        Every finding in words.
+
+    Examples
+    --------
+    >>> Status(checked_at="2026-01-01T00:00:00", champion_version=1).alerts
+    []
+    """
+
+    checked_at: str
+    champion_version: Optional[int]
+    n_current: int = 0
+    drift_share: Optional[float] = None
+    dataset_drift: bool = False
+    drifted_columns: list = field(default_factory=list)
+    prediction_drift_p: Optional[float] = None
+    metric_name: Optional[str] = None
+    metric: Optional[float] = None
+    baseline_metric: Optional[float] = None
+    higher_is_better: bool = True
+    n_labeled: int = 0
+    metric_by_slice: dict = field(default_factory=dict)
+    fairness_gaps: dict = field(default_factory=dict)
+    estimated_metric: Optional[float] = None
+    new_labels: int = 0
+    since_training: Optional[pd.Timedelta] = None
+    detector_alarm: bool = False
+    alerts: list = field(default_factory=list)
+    drift_table: Optional[pd.DataFrame] = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable summary (the drift table as a list of records).
+
+        Examples
+        --------
+        >>> import json
+        >>> _ = json.dumps(Status(checked_at="t", champion_version=None).to_dict())
+        """
+        out = asdict(self)
+        out["since_training"] = None if self.since_training is None else str(self.since_training)
+        table = out.pop("drift_table")
+        out["drift"] = None if table is None else json.loads(table.to_json(orient="records"))
+        return json.loads(json.dumps(out, default=_jsonable))
+
+    @property
+    def healthy(self) -> bool:
+        """True when nothing raised an alert."""
+        return not self.alerts
+
+    def _repr_html_(self) -> str:
+        rows = [
+            ("champion", self.champion_version),
+            ("rows compared", self.n_current),
+            ("drifted columns", f"{self.drift_share:.0%}" if self.drift_share is not None else "n/a"),
+            (self.metric_name or "metric", _fmt(self.metric)),
+            ("baseline", _fmt(self.baseline_metric)),
+            ("estimated (CBPE)", _fmt(self.estimated_metric)),
+            ("new labels", self.new_labels),
+        ]
+        body = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
+        alerts = "".join(f"<li>{html.escape(a)}</li>" for a in self.alerts) or "<li>none</li>"
+        return f"<div><b>loopwise Status</b> ({html.escape(self.checked_at)})<table>{body}</table><b>Alerts</b><ul>{alerts}</ul></div>"
+
+
+def _fmt(value: Optional[float]) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, (pd.Timestamp, pd.Timedelta)):
+        return str(value)
+    return str(value)
