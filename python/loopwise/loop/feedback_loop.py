@@ -19,13 +19,13 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
 
 from .._input import as_matrix
-from .policy import Policy, SlidingWindow, time_split
+from .policy import Policy, time_split
 from .status import Status
 
 __all__ = ["FeedbackLoop"]
@@ -444,41 +444,100 @@ class FeedbackLoop:
         self._save_state()
         return json.loads(json.dumps(result, default=str))
 
-    def _training_rows(self) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, pd.Series]:
+    def _training_rows(self) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, pd.Series, np.ndarray]:
         labeled = self.store.labeled()
+        if not len(labeled):
+            return pd.DataFrame(), np.zeros(0), np.zeros(0), pd.Series(dtype="datetime64[ns]"), np.zeros(0, dtype=object)
         frame = labeled.to_frame()
         names = labeled.feature_names or [c for c in frame.columns if c.startswith("x")]
         timestamps = pd.to_datetime(frame["timestamp"]).to_numpy()
         chosen, weights = self.policy.selection.select(timestamps, self.random_state)
         frame = frame.iloc[chosen].reset_index(drop=True)
         weights = np.asarray(weights, dtype=np.float64) * frame["weight"].to_numpy(dtype=np.float64)
-        return frame[names], frame["label"].to_numpy(), weights, frame["timestamp"]
+        return frame[names], frame["label"].to_numpy(), weights, frame["timestamp"], frame["id"].astype(str).to_numpy()
 
-    def _retrain(self, reasons: list[str]) -> dict:
-        from .validation import validate
+    def train_challenger(self, reasons: Sequence[str] = ("requested",)) -> dict:
+        """Train a challenger by the policy on the selected window and register it (not promoted).
 
-        X, y, weights, timestamps = self._training_rows()
+        The newest ``policy.validation_fraction`` of the window is held out (a time split) and
+        its ids are kept beside the registry, so :meth:`validate_challenger` can run later, even
+        in another process.
+
+        Returns
+        -------
+        dict
+            ``challenger`` (version or None), ``training_window``, or ``note`` when there is
+            nothing to train on.
+        """
+        X, y, weights, timestamps, ids = self._training_rows()
         if len(y) < self.policy.min_labels:
-            return {"action": "none", "note": f"only {len(y)} labelled rows; the policy needs {self.policy.min_labels}"}
+            return {"challenger": None, "note": f"only {len(y)} labelled rows; the policy needs {self.policy.min_labels}"}
         train, valid = time_split(pd.to_datetime(timestamps).to_numpy(), self.policy.validation_fraction)
         champion_version = self.champion_version
         champion = self.model(champion_version)
-        if len(np.unique(y[train])) < 2 and _is_classifier(champion):
-            return {"action": "none", "note": "the training window holds a single class"}
+        if _is_classifier(champion) and len(np.unique(y[train].astype(str))) < 2:
+            return {"challenger": None, "note": "the training window holds a single class"}
         challenger = self.policy.retrain(champion, X.iloc[train], y[train], weights[train])
-        gate = validate(champion, challenger, X.iloc[valid], y[valid], **self.policy.gate)
         window = {"rows": int(len(y)), "from": str(pd.Timestamp(timestamps.min())), "to": str(pd.Timestamp(timestamps.max()))}
-        metric_name = self._state.get("metric_name")
+        version = self.registry.register(
+            challenger, metrics={}, data_window=window, parent=champion_version,
+            tags={"reasons": list(reasons), "retrain": getattr(self.policy.retrain, "name", "custom")},
+        )
+        os.makedirs(os.path.join(self.path, "holdout"), exist_ok=True)
+        _write_json_atomic(os.path.join(self.path, "holdout", f"{version}.json"), {"ids": [str(i) for i in ids[valid]]})
+        self.audit.record("training", model_version=version, reasons=list(reasons),
+                          inputs={"training_window": window, "n_train": int(len(train)), "n_holdout": int(len(valid))})
+        return {"challenger": int(version), "training_window": window}
+
+    def validate_challenger(self, version: int) -> Any:
+        """Run the champion/challenger gate on the challenger's held-out rows.
+
+        Returns
+        -------
+        ValidationResult
+        """
+        from .validation import validate
+
+        path = os.path.join(self.path, "holdout", f"{int(version)}.json")
+        if not os.path.exists(path):
+            raise ValueError(f"version {version} was not trained by this loop (no holdout recorded)")
+        with open(path, encoding="utf-8") as handle:
+            holdout = set(json.load(handle)["ids"])
+        labeled = self.store.labeled()
+        frame = labeled.to_frame()
+        frame = frame[frame["id"].astype(str).isin(holdout)]
+        names = labeled.feature_names or [c for c in frame.columns if c.startswith("x")]
+        champion = self.model(self.champion_version)
+        challenger = self.model(int(version))
+        gate = validate(champion, challenger, frame[names], frame["label"].to_numpy(), **self.policy.gate)
+        self.audit.record_validation(gate, model_version=int(version))
+        return gate
+
+    def promote(self, version: int, *, reason: str = "manual promotion") -> None:
+        """Make ``version`` the champion (the previous one stays as the rollback point)."""
         from ._scoring import score
 
-        challenger_metric = score(challenger, X.iloc[valid], y[valid], metric_name)
-        version = self.registry.register(
-            challenger, metrics={metric_name: challenger_metric, "gate_passed": bool(gate.passed)},
-            data_window=window, tags={"reasons": reasons, "retrain": getattr(self.policy.retrain, "name", "custom")},
-            parent=champion_version,
-        )
-        self.audit.record_validation(gate, model_version=version)
-        out = {"challenger": version, "validation": gate.to_dict(), "training_window": window}
+        metric = None
+        path = os.path.join(self.path, "holdout", f"{int(version)}.json")
+        if os.path.exists(path):
+            with open(path, encoding="utf-8") as handle:
+                holdout = set(json.load(handle)["ids"])
+            labeled = self.store.labeled()
+            frame = labeled.to_frame()
+            frame = frame[frame["id"].astype(str).isin(holdout)]
+            names = labeled.feature_names or [c for c in frame.columns if c.startswith("x")]
+            if len(frame):
+                metric = score(self.model(int(version)), frame[names], frame["label"].to_numpy(), self._state.get("metric_name"))
+        self._promote(int(version), reason=reason, metric=metric)
+        self._save_state()
+
+    def _retrain(self, reasons: list[str]) -> dict:
+        trained = self.train_challenger(reasons)
+        if trained["challenger"] is None:
+            return {"action": "none", "note": trained["note"]}
+        version = trained["challenger"]
+        gate = self.validate_challenger(version)
+        out = {"challenger": version, "validation": gate.to_dict(), "training_window": trained["training_window"]}
         if not gate.passed:
             out["action"] = "rejected"
             out["reasons_rejected"] = list(gate.reasons)
@@ -487,7 +546,7 @@ class FeedbackLoop:
             self._state["shadow"] = {"version": version, "since": str(_now())}
             out["action"] = "shadowing"
             return out
-        self._promote(version, reason="; ".join(reasons), metric=challenger_metric)
+        self.promote(version, reason="; ".join(reasons))
         out["action"] = "promoted"
         return out
 
