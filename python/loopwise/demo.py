@@ -21,10 +21,9 @@ __all__ = ["run_demo"]
 def _train(X: Any, y: np.ndarray, sample_weight: Optional[np.ndarray] = None) -> Any:
     from .online import SGDClassifier
 
-    model = SGDClassifier(learning_rate=0.05, optimizer="adam", random_state=0, standardize=True)
-    for _ in range(5):  # a few passes: the window is small
-        model.partial_fit(X, y, classes=[0, 1], sample_weight=sample_weight)
-    return model
+    # A few passes (max_iter) because the training window is small.
+    model = SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5)
+    return model.fit(X, y, sample_weight=sample_weight)
 
 
 def run_demo(out: str = "loopwise-demo", *, n_samples: int = 12_000, batch_size: int = 500, label_delay: int = 2,
