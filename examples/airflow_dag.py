@@ -13,18 +13,35 @@ from __future__ import annotations
 import os
 
 from loopwise import tasks
+from loopwise.loop.policy import LabelCountTrigger, PerformanceTrigger, Policy, Refit, SlidingWindow
 
 LOOP_PATH = os.environ.get("LOOPWISE_LOOP_PATH", "/data/loopwise/fraud-model")
 
 
-def run_pipeline(loop_path: str, key: str) -> dict:
+def train_model(X, y, sample_weight=None):
+    """How a challenger is trained: any function (X, y, sample_weight) -> fitted model."""
+    from loopwise.online import SGDClassifier
+
+    return SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5).fit(X, y, sample_weight=sample_weight)
+
+
+POLICY = Policy(
+    triggers=[PerformanceTrigger(max_drop=0.03), LabelCountTrigger(n=5000)],
+    selection=SlidingWindow(n_rows=20_000),
+    retrain=Refit(train_fn=train_model),
+    gate={"min_gain": 0.0, "alpha": 0.05},
+)
+
+
+def run_pipeline(loop_path: str, key: str, policy: Policy = POLICY) -> dict:
     """The DAG's logic as plain calls: what each Airflow task would do, in order."""
-    checked = tasks.check_drift(loop_path, key=key)
+    checked = tasks.check_drift(loop_path, key=key, policy=policy)
     if checked["skip"]:
         return {"checked": checked}
-    trained = tasks.retrain(loop_path, key=key, reasons=checked["reasons"])
-    validated = tasks.validate(loop_path, trained.get("challenger"), key=key)
-    promoted = tasks.promote(loop_path, trained.get("challenger"), passed=bool(validated.get("passed")), key=key)
+    trained = tasks.retrain(loop_path, key=key, reasons=checked["reasons"], policy=policy)
+    validated = tasks.validate(loop_path, trained.get("challenger"), key=key, policy=policy)
+    promoted = tasks.promote(loop_path, trained.get("challenger"), passed=bool(validated.get("passed")), key=key,
+                             policy=policy)
     return {"checked": checked, "trained": trained, "validated": validated, "promoted": promoted}
 
 
@@ -46,20 +63,21 @@ if dag is not None:  # pragma: no cover
     def loopwise_feedback_loop():
         @task
         def check(data_interval_end=None) -> dict:
-            return _skip_if(tasks.check_drift(LOOP_PATH, key=str(data_interval_end)))
+            return _skip_if(tasks.check_drift(LOOP_PATH, key=str(data_interval_end), policy=POLICY))
 
         @task
         def train(checked: dict, data_interval_end=None) -> dict:
-            return _skip_if(tasks.retrain(LOOP_PATH, key=str(data_interval_end), reasons=checked["reasons"]))
+            return _skip_if(tasks.retrain(LOOP_PATH, key=str(data_interval_end), reasons=checked["reasons"], policy=POLICY))
 
         @task
         def gate(trained: dict, data_interval_end=None) -> dict:
-            return _skip_if(tasks.validate(LOOP_PATH, trained["challenger"], key=str(data_interval_end)))
+            return _skip_if(tasks.validate(LOOP_PATH, trained["challenger"], key=str(data_interval_end), policy=POLICY))
 
         @task
         def release(trained: dict, validated: dict, data_interval_end=None) -> dict:
             return _skip_if(
-                tasks.promote(LOOP_PATH, trained["challenger"], passed=validated["passed"], key=str(data_interval_end))
+                tasks.promote(LOOP_PATH, trained["challenger"], passed=validated["passed"], key=str(data_interval_end),
+                              policy=POLICY)
             )
 
         trained = train(check())

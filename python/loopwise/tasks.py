@@ -5,6 +5,10 @@ with a key that already completed returns the stored result and does nothing. "N
 do" is a result (``{"skip": True, ...}``) that a DAG can turn into a skip with
 ``AirflowSkipException``; bad input raises ``ValueError`` with a clear message.
 
+A policy holds Python callables (the training function), so it is not stored in the loop's
+directory: define it in the DAG file and pass it as ``policy=`` to each task (the default is
+``loopwise.loop.policy.Policy()``).
+
 Examples
 --------
 >>> from loopwise import tasks
@@ -37,12 +41,12 @@ def _read_table(path: PathLike, name: str) -> pd.DataFrame:
     raise ValueError(f"{name}: {path!r} is neither CSV nor Parquet (by its extension)")
 
 
-def _open(loop_path: PathLike, trusted: bool) -> Any:
+def _open(loop_path: PathLike, trusted: bool, policy: Any) -> Any:
     from .loop.feedback_loop import FeedbackLoop
 
     if not os.path.isdir(os.fspath(loop_path)):
         raise ValueError(f"loop_path {os.fspath(loop_path)!r} is not a feedback-loop directory")
-    return FeedbackLoop(loop_path, trusted=trusted)
+    return FeedbackLoop(loop_path, trusted=trusted, policy=policy)
 
 
 def _remembered(loop: Any, task: str, key: Optional[str]) -> Optional[dict]:
@@ -66,6 +70,7 @@ def check_drift(
     reference_path: Optional[PathLike] = None,
     current_path: Optional[PathLike] = None,
     key: Optional[str] = None,
+    policy: Any = None,
     trusted: bool = False,
 ) -> dict:
     """Check a loop (or two data files) and say whether retraining is called for.
@@ -89,7 +94,7 @@ def check_drift(
         drifted = [str(c) for c in table.loc[table["drifted"].astype(bool), table.columns[0]]]
         return {"skip": not bool(report.drifted), "drifted": bool(report.drifted),
                 "drift_share": float(report.share_drifted), "drifted_columns": drifted}
-    loop = _open(loop_path, trusted)
+    loop = _open(loop_path, trusted, policy)
     try:
         done = _remembered(loop, "check_drift", key)
         if done is not None:
@@ -104,7 +109,8 @@ def check_drift(
         loop.close()
 
 
-def retrain(loop_path: PathLike, *, key: Optional[str] = None, reasons: Optional[list] = None, trusted: bool = False) -> dict:
+def retrain(loop_path: PathLike, *, key: Optional[str] = None, reasons: Optional[list] = None, policy: Any = None,
+            trusted: bool = False) -> dict:
     """Train and register a challenger by the loop's policy (not promoted).
 
     Returns
@@ -112,7 +118,7 @@ def retrain(loop_path: PathLike, *, key: Optional[str] = None, reasons: Optional
     dict
         ``challenger`` (version) and ``training_window``, or ``skip`` with a ``note``.
     """
-    loop = _open(loop_path, trusted)
+    loop = _open(loop_path, trusted, policy)
     try:
         done = _remembered(loop, "retrain", key)
         if done is not None:
@@ -124,7 +130,8 @@ def retrain(loop_path: PathLike, *, key: Optional[str] = None, reasons: Optional
         loop.close()
 
 
-def validate(loop_path: PathLike, challenger: Optional[int], *, key: Optional[str] = None, trusted: bool = False) -> dict:
+def validate(loop_path: PathLike, challenger: Optional[int], *, key: Optional[str] = None, policy: Any = None,
+             trusted: bool = False) -> dict:
     """Run the champion/challenger gate for a challenger trained by :func:`retrain`.
 
     Returns
@@ -135,7 +142,7 @@ def validate(loop_path: PathLike, challenger: Optional[int], *, key: Optional[st
     """
     if challenger is None:
         return {"skip": True, "note": "no challenger to validate"}
-    loop = _open(loop_path, trusted)
+    loop = _open(loop_path, trusted, policy)
     try:
         done = _remembered(loop, "validate", key)
         if done is not None:
@@ -148,7 +155,7 @@ def validate(loop_path: PathLike, challenger: Optional[int], *, key: Optional[st
 
 
 def promote(loop_path: PathLike, challenger: Optional[int], *, passed: bool, key: Optional[str] = None,
-            reason: str = "passed the validation gate", trusted: bool = False) -> dict:
+            reason: str = "passed the validation gate", policy: Any = None, trusted: bool = False) -> dict:
     """Promote a validated challenger; refuses (as a skip) when the gate did not pass.
 
     Returns
@@ -158,7 +165,7 @@ def promote(loop_path: PathLike, challenger: Optional[int], *, passed: bool, key
     """
     if challenger is None or not passed:
         return {"skip": True, "promoted": False, "note": "no challenger passed the gate"}
-    loop = _open(loop_path, trusted)
+    loop = _open(loop_path, trusted, policy)
     try:
         done = _remembered(loop, "promote", key)
         if done is not None:
@@ -169,7 +176,7 @@ def promote(loop_path: PathLike, challenger: Optional[int], *, passed: bool, key
         loop.close()
 
 
-def run_step(loop_path: PathLike, *, key: Optional[str] = None, trusted: bool = False) -> dict:
+def run_step(loop_path: PathLike, *, key: Optional[str] = None, policy: Any = None, trusted: bool = False) -> dict:
     """One whole turn of the loop (check, retrain, validate, promote) in one task.
 
     Returns
@@ -177,7 +184,7 @@ def run_step(loop_path: PathLike, *, key: Optional[str] = None, trusted: bool = 
     dict
         The result of :meth:`loopwise.FeedbackLoop.step`, with ``skip`` when nothing happened.
     """
-    loop = _open(loop_path, trusted)
+    loop = _open(loop_path, trusted, policy)
     try:
         result = loop.step(key=key)
         result["skip"] = result.get("action") == "none"

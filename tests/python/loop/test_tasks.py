@@ -35,20 +35,17 @@ def drifted_loop(tmp_path):
     return path, policy
 
 
-def test_example_dag_runs_the_tasks_in_order(drifted_loop, monkeypatch):
+def test_example_dag_runs_the_tasks_in_order(drifted_loop):
     path, policy = drifted_loop
     spec = importlib.util.spec_from_file_location("airflow_dag", EXAMPLE)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    # The task functions open the loop from its path; the policy is the loop's default there,
-    # so give them this test's policy through FeedbackLoop's default.
-    monkeypatch.setattr("loopwise.loop.feedback_loop.Policy", lambda: policy)
-    result = module.run_pipeline(str(path), key="2026-01-02")
+    result = module.run_pipeline(str(path), key="2026-01-02", policy=policy)
     assert result["checked"]["skip"] is False
     assert result["trained"]["challenger"] == 2
     assert result["validated"]["passed"] is True, result["validated"]
     assert result["promoted"]["champion"] == 2
-    again = module.run_pipeline(str(path), key="2026-01-02")
+    again = module.run_pipeline(str(path), key="2026-01-02", policy=policy)
     assert again["checked"]["repeated"] and again["promoted"]["repeated"]
 
 
