@@ -335,8 +335,9 @@ class FeedbackLoop:
                 proba = np.asarray(champion.predict_proba(current[names]))
                 status.estimated_metric = float(np.mean(proba.max(axis=1)))
 
-        promoted_at = self._promoted_at(champion_version)
-        labeled = self.store.labeled(since=promoted_at)
+        # The champion's own served predictions (by version, not by time: data time and wall
+        # time differ when history is replayed or labels arrive late).
+        labeled = self.store.labeled()
         status.n_labeled = len(labeled)
         if len(labeled) and status.metric_name:
             frame = labeled.to_frame()
@@ -367,15 +368,6 @@ class FeedbackLoop:
         trained_at = self._state.get("trained_at")
         status.since_training = None if trained_at is None else _now() - pd.Timestamp(trained_at)
         return status
-
-    def _promoted_at(self, version: int) -> Optional[pd.Timestamp]:
-        history = self.registry.history("champion")
-        if history is None or len(history) == 0:
-            return None
-        moves = history[history["version"].astype(int) == int(version)]
-        if len(moves) == 0:
-            return None
-        return pd.Timestamp(moves["timestamp"].iloc[-1]).tz_localize(None) if pd.Timestamp(moves["timestamp"].iloc[-1]).tzinfo else pd.Timestamp(moves["timestamp"].iloc[-1])
 
     def _update_detector(self, champion_version: int) -> bool:
         """Feed the errors of newly labelled rows, in label-arrival order, to ADWIN."""
