@@ -69,7 +69,7 @@ def run_demo(out: str = "loopwise-demo", *, n_samples: int = 12_000, batch_size:
     frozen = champion  # the never-retrained baseline
     policy = Policy(
         triggers=[PerformanceTrigger(max_drop=0.05), DetectorTrigger(), DriftTrigger(min_share=0.5)],
-        selection=SlidingWindow(n_rows=4 * batch_size),
+        selection=SlidingWindow(n_rows=2 * batch_size),
         retrain=Refit(train_fn=_train),
         validation_fraction=0.25,
         min_labels=2 * batch_size,
