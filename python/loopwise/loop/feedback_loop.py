@@ -501,9 +501,15 @@ class FeedbackLoop:
         names = labeled.feature_names or [c for c in frame.columns if c.startswith("x")]
         champion = self.model(self.champion_version)
         challenger = self.model(int(version))
-        gate = validate(champion, challenger, frame[names], frame["label"].to_numpy(), **self.policy.gate)
+        gate = validate(champion, challenger, frame[names], frame["label"].to_numpy(), **self._gate_options())
         self.audit.record_validation(gate, model_version=int(version))
         return gate
+
+    def _gate_options(self) -> dict:
+        """The policy's gate settings over defaults that fit the task (a paired test per task)."""
+        regression = self._state.get("metric_name") in ("rmse", "mae")
+        defaults = {"test": "bootstrap" if regression else "mcnemar", "random_state": self.random_state}
+        return {**defaults, **self.policy.gate}
 
     def promote(self, version: int, *, reason: str = "manual promotion") -> None:
         """Make ``version`` the champion (the previous one stays as the rollback point)."""
@@ -561,7 +567,7 @@ class FeedbackLoop:
         names = labeled.feature_names or [c for c in frame.columns if c.startswith("x")]
         champion = self.model(self.champion_version)
         challenger = self.model(version)
-        gate = validate(champion, challenger, frame[names], frame["label"].to_numpy(), **self.policy.gate)
+        gate = validate(champion, challenger, frame[names], frame["label"].to_numpy(), **self._gate_options())
         self.audit.record_validation(gate, model_version=version)
         if gate.passed:
             metric = score(challenger, frame[names], frame["label"].to_numpy(), self._state.get("metric_name"))
