@@ -52,7 +52,15 @@ def run_demo(out: str = "loopwise-demo", *, n_samples: int = 12_000, batch_size:
     """
     from .datasets import make_drifting_stream
     from .loop.feedback_loop import FeedbackLoop
-    from .loop.policy import DetectorTrigger, DriftTrigger, PerformanceTrigger, Policy, Refit, SlidingWindow
+    from .loop.policy import (
+        DetectorTrigger,
+        DriftTrigger,
+        LabelCountTrigger,
+        PerformanceTrigger,
+        Policy,
+        Refit,
+        SlidingWindow,
+    )
 
     started = time.perf_counter()
     if n_samples < 6 * batch_size:
@@ -68,7 +76,9 @@ def run_demo(out: str = "loopwise-demo", *, n_samples: int = 12_000, batch_size:
     champion = _train(stream.X.iloc[:warmup], stream.y[:warmup])
     frozen = champion  # the never-retrained baseline
     policy = Policy(
-        triggers=[PerformanceTrigger(max_drop=0.05), DetectorTrigger(), DriftTrigger(min_share=0.5)],
+        # Alarms, plus a regular retraining every 4 batches of labels: the gate decides.
+        triggers=[PerformanceTrigger(max_drop=0.05), DetectorTrigger(), DriftTrigger(min_share=0.5),
+                  LabelCountTrigger(n=4 * batch_size)],
         selection=SlidingWindow(n_rows=2 * batch_size),
         retrain=Refit(train_fn=_train),
         validation_fraction=0.25,
