@@ -47,10 +47,10 @@ def _simulate(tmp_path, *, kind, task, n_samples=9000, batch=500, delay=1, polic
     warmup = 2 * batch
     champion = train(stream.X.iloc[:warmup], stream.y[:warmup])
     policy = policy or Policy(
-        # Alarms plus a regular retraining every 4 batches of labels: the gate decides.
+        # Alarms plus a regular retraining every 2 batches of labels: the gate decides.
         triggers=[PerformanceTrigger(max_drop=0.05 if task == "classification" else 0.2), DetectorTrigger(),
-                  LabelCountTrigger(n=4 * batch)],
-        selection=SlidingWindow(n_rows=4 * batch), retrain=Refit(train_fn=train), min_labels=2 * batch,
+                  LabelCountTrigger(n=2 * batch)],
+        selection=SlidingWindow(n_rows=2 * batch), retrain=Refit(train_fn=train), min_labels=2 * batch,
         gate={"min_gain": 0.0, "require_significance": task == "classification"},
     )
     loop = FeedbackLoop(tmp_path / "loop", model=champion, reference=stream.X.iloc[:warmup],
