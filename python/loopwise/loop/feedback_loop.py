@@ -129,6 +129,7 @@ class FeedbackLoop:
         self._state_path = os.path.join(self.path, _STATE_FILE)
         self._state = self._load_state()
         self._models: dict[int, Any] = {}
+        self._reads: Optional[dict] = None  # store reads shared within one check or step
         self.last_ids: list[str] = []
 
         if reference is not None:
@@ -279,10 +280,18 @@ class FeedbackLoop:
                                        timestamp=timestamp)
 
     # ------------------------------------------------------------------ monitoring
+    def _labeled(self) -> Any:
+        """All labelled records, read once per check or step."""
+        if self._reads is None:
+            return self.store.labeled()
+        if "labeled" not in self._reads:
+            self._reads["labeled"] = self.store.labeled()
+        return self._reads["labeled"]
+
     def _current(self) -> pd.DataFrame:
         """The newest logged rows (labelled or not) as one frame with metadata."""
         frames = []
-        for records in (self.store.labeled(), self.store.unlabeled()):
+        for records in (self._labeled(), self.store.unlabeled()):
             if len(records):
                 frames.append(records.to_frame())
         if not frames:
@@ -300,6 +309,16 @@ class FeedbackLoop:
         from .. import drift
         from ._scoring import score_arrays
 
+        outer = self._reads is not None
+        if not outer:
+            self._reads = {}
+        try:
+            return self._check(drift, score_arrays)
+        finally:
+            if not outer:
+                self._reads = None
+
+    def _check(self, drift: Any, score_arrays: Any) -> Status:
         champion_version = self.champion_version
         champion = self.model(champion_version)
         status = Status(checked_at=str(_now()), champion_version=champion_version)
@@ -337,7 +356,7 @@ class FeedbackLoop:
 
         # The champion's own served predictions (by version, not by time: data time and wall
         # time differ when history is replayed or labels arrive late).
-        labeled = self.store.labeled()
+        labeled = self._labeled()
         status.n_labeled = len(labeled)
         if len(labeled) and status.metric_name:
             frame = labeled.to_frame()
@@ -375,7 +394,7 @@ class FeedbackLoop:
 
         state = self._state.get("detector")
         detector = ADWIN.from_dict(state) if state else ADWIN()
-        labeled = self.store.labeled()
+        labeled = self._labeled()
         if not len(labeled):
             return False
         frame = labeled.to_frame()
@@ -417,6 +436,13 @@ class FeedbackLoop:
         """
         if key is not None and key in self._state["steps"]:
             return {**self._state["steps"][key], "repeated": True}
+        self._reads = {}
+        try:
+            return self._step(key)
+        finally:
+            self._reads = None
+
+    def _step(self, key: Optional[str]) -> dict:
         status = self.check()
         result: dict = {"checked_at": status.checked_at, "champion": status.champion_version, "alerts": status.alerts}
         shadow = self._state.get("shadow")
@@ -437,7 +463,7 @@ class FeedbackLoop:
         return json.loads(json.dumps(result, default=str))
 
     def _training_rows(self) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, pd.Series, np.ndarray]:
-        labeled = self.store.labeled()
+        labeled = self._labeled()
         if not len(labeled):
             return pd.DataFrame(), np.zeros(0), np.zeros(0), pd.Series(dtype="datetime64[ns]"), np.zeros(0, dtype=object)
         frame = labeled.to_frame()
@@ -495,7 +521,7 @@ class FeedbackLoop:
             raise ValueError(f"version {version} was not trained by this loop (no holdout recorded)")
         with open(path, encoding="utf-8") as handle:
             holdout = set(json.load(handle)["ids"])
-        labeled = self.store.labeled()
+        labeled = self._labeled()
         frame = labeled.to_frame()
         frame = frame[frame["id"].astype(str).isin(holdout)]
         names = labeled.feature_names or [c for c in frame.columns if c.startswith("x")]
