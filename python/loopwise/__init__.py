@@ -30,7 +30,7 @@ _LAZY = {
     "ExactExplainer": "loopwise.explain",
     "LinearExplainer": "loopwise.explain",
     "LimeTabular": "loopwise.explain",
-    "FeedbackLoop": "loopwise.loop",
+    "FeedbackLoop": "loopwise.loop.feedback_loop",
 }
 _SUBMODULES = {"models", "explain", "drift", "online", "loop", "tasks", "cli"}
 
