@@ -11,5 +11,6 @@ Examples
 from __future__ import annotations
 
 from .explanation import Explanation
+from .tree import TreeExplainer
 
-__all__ = ["Explanation"]
+__all__ = ["Explanation", "TreeExplainer"]
