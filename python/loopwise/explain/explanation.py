@@ -51,7 +51,7 @@ class Explanation:
     >>> e = Explanation(np.array([[1.0, -2.0], [0.5, 0.0]]), 3.0, feature_names=["a", "b"])
     >>> e.shape
     (2, 2)
-    >>> float(e["b"].values[0])
+    >>> float(e["b"].values[0, 0])
     -2.0
     >>> e.mean_abs().round(2).tolist()
     [0.75, 1.0]
