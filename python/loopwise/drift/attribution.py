@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from .._random import RandomState, resolve_seed
+from .._threads import resolve_n_jobs
 from ._table import is_numeric_dtype, to_frame
 
 __all__ = ["attribute", "explanation_drift"]
@@ -88,7 +89,7 @@ def attribute(reference: Any, current: Any, *, method: str = "auto", max_rows: i
         raise ValueError(f"method must be 'auto', 'shap' or 'permutation', got {method!r}")
     ref, cur = _encoded_pair(reference, current)
     seed = resolve_seed(random_state) % (2**31)
-    test = classifier_test(ref, cur, n_splits=n_splits, random_state=seed)
+    test = classifier_test(ref, cur, n_splits=n_splits, random_state=seed, n_jobs=n_jobs)
     pooled = pd.concat([ref, cur], ignore_index=True)
     rng = np.random.default_rng(seed)
     rows = rng.choice(len(pooled), size=min(max_rows, len(pooled)), replace=False)
@@ -108,9 +109,12 @@ def attribute(reference: Any, current: Any, *, method: str = "auto", max_rows: i
                                                             stratify=labels)
         from sklearn.base import clone
 
-        model = clone(test.model).fit(train_x, train_y)
-        result = permutation_importance(model, test_x, test_y, scoring="roc_auc", n_repeats=5, random_state=seed,
-                                        n_jobs=1)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1 if len(pooled) < 20_000 else resolve_n_jobs(n_jobs)):
+            model = clone(test.model).fit(train_x, train_y)
+            result = permutation_importance(model, test_x, test_y, scoring="roc_auc", n_repeats=5,
+                                            random_state=seed, n_jobs=1)
         importance = np.maximum(result.importances_mean, 0.0)
         used = "permutation"
     per_feature = compare(reference, current, n_jobs=n_jobs).table.set_index("column")
