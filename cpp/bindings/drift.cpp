@@ -43,6 +43,19 @@ py::list sort_columns(const CArray<double>& X, int n_jobs) {
   return to_list(std::move(sorted));
 }
 
+py::list sort_rows(const CArray<double>& X, int n_jobs) {
+  auto view = matrix_view(X, "X");
+  std::vector<drift::Strided> rows;
+  for (std::int64_t i = 0; i < view.rows; ++i) rows.push_back(drift::Strided{view.row(i), view.cols, 1});
+  std::vector<std::vector<double>> sorted;
+  {
+    py::gil_scoped_release release;
+    ThreadLease lease(n_jobs);
+    sorted = drift::sort_samples(rows, lease.count());
+  }
+  return to_list(std::move(sorted));
+}
+
 py::list sort_arrays(const std::vector<CArray<double>>& arrays, int n_jobs) {
   std::vector<drift::Strided> samples;
   for (const auto& a : arrays) {
@@ -113,6 +126,8 @@ py::tuple mmd(const CArray<double>& X, const CArray<double>& Y, double bandwidth
 void bind_drift(py::module_& m) {
   m.def("drift_sort_columns", &sort_columns, py::arg("X"), py::arg("n_jobs"),
         "Sorted non-NaN values of each column of a float64 matrix.");
+  m.def("drift_sort_rows", &sort_rows, py::arg("X"), py::arg("n_jobs"),
+        "Sorted non-NaN values of each row of a float64 matrix (a transposed table).");
   m.def("drift_sort_arrays", &sort_arrays, py::arg("arrays"), py::arg("n_jobs"),
         "Sorted non-NaN copies of 1-D float64 arrays, sorted in parallel.");
   m.def("drift_compare_numeric", &compare_numeric, py::arg("reference"), py::arg("current"), py::arg("edges"),

@@ -107,21 +107,22 @@ NumericStats compare_numeric(const std::vector<Sorted>& reference, const std::ve
   parallel_for(static_cast<std::int64_t>(p), n_threads, [&](std::int64_t j) {
     const Sorted a = reference[j], b = current[j];
     if (a.size < 1 || b.size < 1) return;  // an empty side: every statistic stays NaN
-    if (want & kKs) {
-      out.ks[j] = ks_statistic(a, b);
-      if ((want & kKsExact) && std::max(a.size, b.size) <= options.exact_ks_max_n) {
-        out.ks_exact_pvalue[j] = ks_exact_pvalue(a.size, b.size, out.ks[j]);
-      }
+    if ((want & (kCvm | kAnderson | kWasserstein | kEnergy)) == 0) {
+      if (want & kKs) out.ks[j] = ks_statistic(a, b);  // the lean path of a KS-only call
+    } else {
+      const WalkStatistics walk = walk_statistics(a, b);
+      if (want & kKs) out.ks[j] = walk.ks;
+      if (want & kCvm) out.cvm_u[j] = walk.cvm_u;
+      if (want & kAnderson) out.anderson_a2akn[j] = walk.anderson;
+      if (want & kWasserstein) out.wasserstein[j] = walk.wasserstein;
+      if (want & kEnergy) out.energy[j] = walk.energy;
     }
-    if (want & kCvm) {
-      out.cvm_u[j] = cvm_u_statistic(a, b);
-      if ((want & kCvmExact) && std::max(a.size, b.size) <= 20) {
-        out.cvm_exact_pvalue[j] = cvm_exact_pvalue(out.cvm_u[j], a.size, b.size);
-      }
+    if ((want & kKs) && (want & kKsExact) && std::max(a.size, b.size) <= options.exact_ks_max_n) {
+      out.ks_exact_pvalue[j] = ks_exact_pvalue(a.size, b.size, out.ks[j]);
     }
-    if (want & kAnderson) out.anderson_a2akn[j] = anderson_a2akn(a, b);
-    if (want & kWasserstein) out.wasserstein[j] = wasserstein1(a, b);
-    if (want & kEnergy) out.energy[j] = energy_distance(a, b);
+    if ((want & kCvm) && (want & kCvmExact) && std::max(a.size, b.size) <= 20) {
+      out.cvm_exact_pvalue[j] = cvm_exact_pvalue(out.cvm_u[j], a.size, b.size);
+    }
     if (binned) {
       for (std::size_t k = 1; k < edges[j].size(); ++k) {
         if (!(edges[j][k - 1] < edges[j][k])) {

@@ -38,6 +38,52 @@ void require_non_empty(Sorted a, Sorted b) {
 
 }  // namespace
 
+WalkStatistics walk_statistics(Sorted a, Sorted b) {
+  require_non_empty(a, b);
+  const double n = static_cast<double>(a.size), m = static_cast<double>(b.size);
+  const double N = n + m;
+  WalkStatistics out;
+  double cvm_a = 0.0, cvm_b = 0.0, ad_a = 0.0, ad_b = 0.0, w1 = 0.0, l2 = 0.0;
+  std::int64_t prev_i = 0, prev_j = 0;
+  walk_distinct(a, b, [&](double value, double next, std::int64_t i, std::int64_t j) {
+    const double diff = static_cast<double>(i) / n - static_cast<double>(j) / m;
+    const double gap = std::fabs(diff);
+    if (gap > out.ks) out.ks = gap;
+    if (!std::isinf(next)) {
+      w1 += gap * (next - value);
+      l2 += diff * diff * (next - value);
+    }
+    // Cramér-von Mises: every tied element gets the midrank of its group.
+    const std::int64_t ties = (i - prev_i) + (j - prev_j);
+    const double below = static_cast<double>(prev_i + prev_j);
+    const double midrank = below + (static_cast<double>(ties) + 1.0) / 2.0;
+    for (std::int64_t k = prev_i; k < i; ++k) {
+      const double d = midrank - static_cast<double>(k + 1);
+      cvm_a += d * d;
+    }
+    for (std::int64_t k = prev_j; k < j; ++k) {
+      const double d = midrank - static_cast<double>(k + 1);
+      cvm_b += d * d;
+    }
+    // Anderson-Darling (Scholz & Stephens eq. 7, midrank form).
+    const double tied = static_cast<double>(ties);
+    const double B = below + tied / 2.0;
+    const double denom = B * (N - B) - N * tied / 4.0;
+    const double Ma = static_cast<double>(i) - static_cast<double>(i - prev_i) / 2.0;
+    const double Mb = static_cast<double>(j) - static_cast<double>(j - prev_j) / 2.0;
+    const double ra = N * Ma - B * n, rb = N * Mb - B * m;
+    ad_a += tied / N * ra * ra / denom;
+    ad_b += tied / N * rb * rb / denom;
+    prev_i = i;
+    prev_j = j;
+  });
+  out.cvm_u = n * cvm_a + m * cvm_b;
+  out.anderson = (ad_a / n + ad_b / m) * (N - 1.0) / N;
+  out.wasserstein = w1;
+  out.energy = std::sqrt(2.0) * std::sqrt(l2);
+  return out;
+}
+
 double ks_statistic(Sorted a, Sorted b) {
   require_non_empty(a, b);
   const double n = static_cast<double>(a.size), m = static_cast<double>(b.size);

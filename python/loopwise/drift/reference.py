@@ -66,14 +66,17 @@ def _kinds(frame: pd.DataFrame, categorical: Optional[Sequence[str]]) -> dict[st
             for c in frame.columns}
 
 
-def _numeric_matrix(frame: pd.DataFrame, names: list[str], label: str) -> np.ndarray:
+def _sorted_columns(frame: pd.DataFrame, names: list[str], label: str, threads: int) -> dict[str, np.ndarray]:
+    """Sorted non-missing values per numeric column. The table is transposed to one row
+    per column first (free for pandas' column blocks), so the core reads each column
+    contiguously instead of striding across rows."""
     if not names:
-        return np.empty((len(frame), 0))
-    matrix = np.ascontiguousarray(frame[names].to_numpy(dtype=np.float64, na_value=np.nan))
-    infinite = np.isinf(matrix).any(axis=0)
+        return {}
+    by_column = np.ascontiguousarray(frame[names].to_numpy(dtype=np.float64, na_value=np.nan).T)
+    infinite = np.isinf(by_column).any(axis=1)
     if infinite.any():
         raise ValueError(f"{label} has infinite values in columns {[n for n, f in zip(names, infinite) if f]}")
-    return matrix
+    return dict(zip(names, _core.drift_sort_rows(by_column, threads)))
 
 
 def _counts_for(values: pd.Series, categories: list) -> tuple[list, np.ndarray]:
@@ -143,8 +146,7 @@ class Reference:
         frame = to_frame(reference, "reference", columns)
         kinds = _kinds(frame, categorical)
         numeric = [c for c in frame.columns if kinds[c] == "numeric"]
-        matrix = _numeric_matrix(frame, numeric, "reference")
-        sorted_columns = dict(zip(numeric, _core.drift_sort_columns(matrix, threads))) if numeric else {}
+        sorted_columns = _sorted_columns(frame, numeric, "reference", threads)
         profiles = []
         for name in frame.columns:
             series = frame[name]
@@ -273,8 +275,9 @@ def _histogram(profile: ColumnProfile, sorted_current: Optional[np.ndarray], cur
             return {"labels": [], "reference": [], "current": []}
         lo, hi = min(a[0], b[0]), max(a[-1], b[-1])
         edges = np.linspace(lo, hi if hi > lo else lo + 1.0, 21)
-        ra = np.histogram(a, edges)[0] / a.size
-        rb = np.histogram(b, edges)[0] / b.size
+        # Counts from the sorted samples (right-closed bins, the first one closed).
+        ra = np.diff(np.searchsorted(a, edges[1:], side="right"), prepend=0) / a.size
+        rb = np.diff(np.searchsorted(b, edges[1:], side="right"), prepend=0) / b.size
         return {"labels": [f"{x:.3g}" for x in edges[:-1]], "reference": ra.tolist(), "current": rb.tolist()}
     categories, cur = current_counts
     ref = np.zeros(len(categories))
@@ -299,8 +302,7 @@ def _compare(ref: Reference, current: Any, *, tests, alpha, correction, drift_sh
     frame = to_frame(current, "current")
     _check_schema(ref, frame, strict=True)
     numeric = [p for p in ref.profiles if p.kind == "numeric"]
-    matrix = _numeric_matrix(frame, [p.name for p in numeric], "current")
-    sorted_current = dict(zip([p.name for p in numeric], _core.drift_sort_columns(matrix, threads))) if numeric else {}
+    sorted_current = _sorted_columns(frame, [p.name for p in numeric], "current", threads)
 
     # Which test per column (numeric columns with few distinct values behave as categories).
     chosen: dict[str, str] = {}

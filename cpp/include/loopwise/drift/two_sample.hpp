@@ -12,6 +12,19 @@ struct Sorted {
   std::int64_t size = 0;
 };
 
+/// The statistics that one pass over the pooled order of two sorted samples yields.
+struct WalkStatistics {
+  double ks = 0.0;           ///< sup |F_a - F_b|
+  double cvm_u = 0.0;        ///< Cramér-von Mises U (midranks)
+  double anderson = 0.0;     ///< Anderson-Darling A2akN (midranks)
+  double wasserstein = 0.0;  ///< integral |F_a - F_b|
+  double energy = 0.0;       ///< sqrt(2 * integral (F_a - F_b)^2)
+};
+
+/// Every walk statistic in a single merge pass (the per-statistic functions below
+/// return the same bits).
+WalkStatistics walk_statistics(Sorted a, Sorted b);
+
 /// Two-sided Kolmogorov-Smirnov statistic sup |F_a - F_b| (ties handled: both ECDFs
 /// are evaluated after all copies of a value).
 double ks_statistic(Sorted a, Sorted b);
