@@ -237,12 +237,14 @@ def _check_schema(ref: Reference, frame: pd.DataFrame, strict: bool) -> None:
 def _choose_test(profile: ColumnProfile, tests: Union[str, Mapping[str, str]], few_values: bool) -> str:
     requested = tests.get(profile.name, "auto") if isinstance(tests, Mapping) else tests
     categorical = profile.kind == "categorical"
+    allowed = CATEGORICAL_TESTS if categorical else NUMERIC_TESTS
+    if isinstance(tests, str) and requested not in allowed:
+        requested = "auto"  # one test name for the whole table applies where it fits
     if requested == "auto":
         large = profile.n_values > AUTO_SIZE_LIMIT
         if categorical or few_values:
             return "jensen_shannon" if large else "chi2"
         return "wasserstein" if large else "ks"
-    allowed = CATEGORICAL_TESTS if categorical else NUMERIC_TESTS
     if requested not in allowed:
         raise ValueError(f"test {requested!r} does not apply to {profile.kind} column {profile.name!r}; "
                          f"choose one of {allowed}")

@@ -168,3 +168,9 @@ def test_report_serialises(tmp_path):
     assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 3
     assert "<script" not in html and "http" not in html.replace("http://www.w3.org/2000/svg", "")
     assert "DriftReport" in report._repr_html_()
+
+
+def test_single_test_name_applies_where_it_fits():
+    ref, cur = _frames()
+    table = drift.compare(ref, cur, tests="anderson").table.set_index("column")
+    assert list(table["test"]) == ["anderson", "anderson", "chi2"]
