@@ -54,12 +54,11 @@ def bench_ks(n: int) -> None:
 
 
 def _ks_one_thread(a: np.ndarray, b: np.ndarray) -> Any:
-    # drift.ks sorts both samples concurrently on 2 threads for large inputs; this is the
-    # same computation pinned to one thread through the core API.
+    # drift.ks with its core call pinned to one thread (numpy's sort is single-threaded).
     from loopwise import _core
     from loopwise.drift import statistics as st
 
-    sa, sb = _core.drift_sort_arrays([np.ascontiguousarray(a), np.ascontiguousarray(b)], 1)
+    sa, sb = st.sorted_finite(a), st.sorted_finite(b)
     out = _core.drift_compare_numeric([sa], [sb], [], st.KS, st.EXACT_KS_MAX_N, st.PSI_EPSILON, st.JS_BASE, 1)
     return st._ks_result(float(out["ks"][0]), float(out["ks_exact_pvalue"][0]), sa.size, sb.size)
 

@@ -86,13 +86,24 @@ WalkStatistics walk_statistics(Sorted a, Sorted b) {
 
 double ks_statistic(Sorted a, Sorted b) {
   require_non_empty(a, b);
-  const double n = static_cast<double>(a.size), m = static_cast<double>(b.size);
-  double d = 0.0;
-  walk_distinct(a, b, [&](double, double, std::int64_t i, std::int64_t j) {
-    const double diff = std::fabs(static_cast<double>(i) / n - static_cast<double>(j) / m);
-    if (diff > d) d = diff;
-  });
-  return d;
+  // Track the largest exact lattice difference |i m - j n| in integers (no division in
+  // the loop); once one sample is exhausted the gap can only shrink, so stop there.
+  const std::int64_t n = a.size, m = b.size;
+  std::int64_t i = 0, j = 0, best = 0, best_i = 0, best_j = 0;
+  while (i < n && j < m) {
+    const double value = a.data[i] < b.data[j] ? a.data[i] : b.data[j];
+    while (i < n && a.data[i] == value) ++i;
+    while (j < m && b.data[j] == value) ++j;
+    std::int64_t gap = i * m - j * n;
+    if (gap < 0) gap = -gap;
+    if (gap > best) {
+      best = gap;
+      best_i = i;
+      best_j = j;
+    }
+  }
+  return std::fabs(static_cast<double>(best_i) / static_cast<double>(n) -
+                   static_cast<double>(best_j) / static_cast<double>(m));
 }
 
 double ks_exact_pvalue(std::int64_t n, std::int64_t m, double d) {
