@@ -396,6 +396,7 @@ def _compare(ref: Reference, current: Any, *, tests, alpha, correction, drift_sh
         "correction": correction, "drift_share": drift_share, "thresholds": limits,
         "binning": f"{ref.bins} reference-quantile bins, right-closed, outer bins open-ended",
         "psi_epsilon": psi_epsilon, "js_base": js_base, "missing_threshold": missing_threshold,
+        "verdict": f"share of drifted columns >= {drift_share}",
     }
     return DriftReport(table=table, drifted=share >= drift_share, share_drifted=share, settings=settings,
                        statistics=stats_frame, histograms=histograms)
@@ -446,6 +447,7 @@ def compare(reference: Any, current: Any, *, tests: Union[str, Mapping[str, str]
             columns: Optional[Sequence[str]] = None, drift_share: float = 0.5,
             thresholds: Optional[Mapping[str, float]] = None, bins: int = st.PSI_BINS,
             psi_epsilon: float = st.PSI_EPSILON, js_base: float = st.JS_BASE, missing_threshold: float = 0.05,
+            multivariate: Optional[str] = None, random_state: Any = None,
             n_jobs: Optional[int] = None) -> DriftReport:
     """Column-by-column drift between a reference and a current table.
 
@@ -478,6 +480,13 @@ def compare(reference: Any, current: Any, *, tests: Union[str, Mapping[str, str]
         quantiles), the PSI floor for empty bins (1e-4) and the JS log base (2).
     missing_threshold : float
         A change of the missing rate larger than this is flagged (``missing_drifted``).
+    multivariate : {None, "mmd", "classifier"}
+        Take the dataset verdict from a multivariate test on the numeric columns (rows
+        with missing values dropped; at most 2000 seeded rows per side for MMD) instead
+        of the share of drifted columns: drifted when its p-value < ``alpha``. The result
+        is in ``report.settings["multivariate"]``.
+    random_state : int, optional
+        Seed of the multivariate test.
     n_jobs : int, optional
         Threads over columns (``None``: all cores); results do not depend on it.
 
@@ -504,9 +513,38 @@ def compare(reference: Any, current: Any, *, tests: Union[str, Mapping[str, str]
     >>> report.drifted_columns
     ['x2']
     """
+    if multivariate not in (None, "mmd", "classifier"):
+        raise ValueError(f"multivariate must be None, 'mmd' or 'classifier', got {multivariate!r}")
     profile = Reference.fit(reference, categorical=categorical, columns=columns, bins=bins, n_jobs=n_jobs)
     if columns is not None:
         current = to_frame(current, "current", columns)
-    return profile.compare(current, tests=tests, alpha=alpha, correction=correction, drift_share=drift_share,
-                           thresholds=thresholds, psi_epsilon=psi_epsilon, js_base=js_base,
-                           missing_threshold=missing_threshold, n_jobs=n_jobs)
+    report = profile.compare(current, tests=tests, alpha=alpha, correction=correction, drift_share=drift_share,
+                             thresholds=thresholds, psi_epsilon=psi_epsilon, js_base=js_base,
+                             missing_threshold=missing_threshold, n_jobs=n_jobs)
+    if multivariate is not None:
+        _multivariate_verdict(report, profile, reference, current, multivariate, alpha, random_state, n_jobs)
+    return report
+
+
+def _multivariate_verdict(report: DriftReport, profile: Reference, reference: Any, current: Any, method: str,
+                          alpha: float, random_state: Any, n_jobs: Optional[int]) -> None:
+    from .multivariate import classifier_test, mmd_test
+
+    numeric = [p.name for p in profile.profiles if p.kind == "numeric"]
+    if not numeric:
+        raise ValueError("a multivariate verdict needs at least one numeric column")
+    ref = to_frame(reference, "reference")[numeric].astype(np.float64).dropna()
+    cur = to_frame(current, "current")[numeric].astype(np.float64).dropna()
+    if len(ref) < 2 or len(cur) < 2:
+        raise ValueError("a multivariate verdict needs at least 2 complete numeric rows on each side")
+    seed = np.random.default_rng(random_state).integers(0, 2**31 - 1) if not isinstance(random_state, int) else random_state
+    if method == "mmd":
+        rng = np.random.default_rng(seed)
+        ref = ref.iloc[np.sort(rng.choice(len(ref), min(len(ref), 2000), replace=False))]
+        cur = cur.iloc[np.sort(rng.choice(len(cur), min(len(cur), 2000), replace=False))]
+        result = mmd_test(ref.to_numpy(), cur.to_numpy(), random_state=int(seed), n_jobs=n_jobs).to_dict()
+    else:
+        result = classifier_test(ref, cur, random_state=int(seed), n_jobs=n_jobs).to_dict()
+    report.settings["multivariate"] = result
+    report.settings["verdict"] = f"{method} p-value < alpha"
+    report.drifted = bool(result["p_value"] < alpha)

@@ -174,3 +174,15 @@ def test_single_test_name_applies_where_it_fits():
     ref, cur = _frames()
     table = drift.compare(ref, cur, tests="anderson").table.set_index("column")
     assert list(table["test"]) == ["anderson", "anderson", "chi2"]
+
+
+@pytest.mark.parametrize("method", ["mmd", "classifier"])
+def test_multivariate_verdict(method):
+    rng = np.random.default_rng(0)
+    base = rng.normal(size=(600, 1))
+    ref = pd.DataFrame(np.hstack([base, base + 0.1 * rng.normal(size=(600, 1))]), columns=["u", "v"])
+    cur = pd.DataFrame(np.hstack([base, -base + 0.1 * rng.normal(size=(600, 1))]), columns=["u", "v"])
+    report = drift.compare(ref, cur, multivariate=method, random_state=0, n_jobs=1)
+    assert report.settings["multivariate"]["p_value"] < 0.05 and report.drifted
+    same = drift.compare(ref.iloc[:300], ref.iloc[300:], multivariate=method, random_state=0, n_jobs=1)
+    assert not same.drifted
