@@ -190,7 +190,17 @@ class Reference:
         ...
         FileNotFoundError: ...
         """
-        with np.load(path, allow_pickle=False) as data:
+        import zipfile
+
+        try:
+            archive = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise
+        except (OSError, ValueError, zipfile.BadZipFile) as error:
+            raise ValueError(f"{path} is not a loopwise reference profile ({error})") from error
+        if not hasattr(archive, "files"):
+            raise ValueError(f"{path} is not a loopwise reference profile (a single array, not an .npz archive)")
+        with archive as data:
             try:
                 meta = json.loads(bytes(data["meta"]).decode("utf-8"))
             except (KeyError, ValueError) as error:

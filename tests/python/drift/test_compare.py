@@ -153,8 +153,11 @@ def test_reference_save_load_roundtrip(tmp_path):
     loaded = drift.Reference.load(path)
     pd.testing.assert_frame_equal(loaded.compare(cur).table, drift.compare(ref, cur).table)
     (tmp_path / "junk.npz").write_bytes(b"not a profile")
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError, match="not a loopwise reference profile"):
         drift.Reference.load(tmp_path / "junk.npz")
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(ValueError, match="not a loopwise reference profile"):
+        drift.Reference.load(tmp_path / "other.npz")
 
 
 def test_report_serialises(tmp_path):
