@@ -6,6 +6,22 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from .attribution import attribute, explanation_drift
+from .monitor import monitor
+from .multivariate import MMDResult, ClassifierTestResult, ReconstructionDrift, classifier_test, mmd_test
+from .quality import QualityReport, quality
+from .reference import Reference, compare
+from .report import DriftReport
+from .statistics import (TestResult, anderson, chi2, cvm, energy, g_test, hellinger, jensen_shannon, ks, psi,
+                         wasserstein)
+
+__all__ = [
+    "compare", "Reference", "DriftReport", "TestResult", "ks", "cvm", "anderson", "wasserstein", "energy", "psi",
+    "jensen_shannon", "hellinger", "chi2", "g_test", "mmd_test", "MMDResult", "classifier_test",
+    "ClassifierTestResult", "ReconstructionDrift", "attribute", "explanation_drift", "quality", "QualityReport",
+    "monitor",
+]
+
 # Streaming detectors live in loopwise.drift.streaming and load on first use.
 _LAZY = {
     name: "loopwise.drift.streaming"

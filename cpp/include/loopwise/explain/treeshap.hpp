@@ -1,0 +1,83 @@
+#pragma once
+/// Exact TreeSHAP for a TreeEnsemble: path-dependent SHAP values and interaction values
+/// (quadrature form, linear in the number of nodes) and interventional SHAP values.
+#include <cstdint>
+#include <vector>
+
+#include "loopwise/common/matrix.hpp"
+#include "loopwise/model/tree_ensemble.hpp"
+
+namespace loopwise::explain {
+
+/// Gauss-Legendre nodes and weights on [0, 1] with `points` points (exact for polynomials
+/// of degree 2 * points - 1).
+void gauss_legendre_unit(int points, std::vector<double>& nodes, std::vector<double>& weights);
+
+/// Path-dependent TreeSHAP. The value of a coalition S is the cover-weighted expectation
+/// E[f(x) | x_S]: a split on a feature in S routes x with TreeEnsemble::next(); any other
+/// split averages its children weighted by cover_child / (cover_left + cover_right). When
+/// both children have zero cover the split weighs them 1/2 each (a defined expectation for
+/// subtrees no training row reached).
+///
+/// Shapley values are computed from phi_i = sum_leaves v (o_i - z_i) * integral over t in
+/// [0, 1] of prod_{j != i} (t o_j + (1 - t) z_j), with o_j in {0, 1} (x follows every split
+/// on j) and z_j the product of j's cover fractions on the leaf's path. The integrand is a
+/// polynomial of degree < depth, so Gauss-Legendre quadrature with ceil(depth / 2) points is
+/// exact; every factor is non-negative and no unwinding division is needed, which keeps deep
+/// trees additive to rounding.
+class PathDependentTreeShap {
+ public:
+  explicit PathDependentTreeShap(const model::TreeEnsemble& ensemble);
+
+  /// Expected raw output per output (base score + cover-weighted mean of every tree).
+  const std::vector<double>& expected_value() const { return expected_; }
+
+  /// SHAP values, out is rows x n_features x n_outputs (row-major), overwritten.
+  template <class T>
+  void shap_values(const MatrixView<T>& X, double* out, int n_threads) const;
+
+  /// SHAP interaction values, out is rows x n_features x n_features x n_outputs, overwritten.
+  /// Off-diagonal (i, j) is half of phi_i with j conditioned present minus absent; the
+  /// diagonal is phi_i minus the row's off-diagonal sum, so each row sums to phi.
+  template <class T>
+  void interaction_values(const MatrixView<T>& X, double* out, int n_threads) const;
+
+ private:
+  friend struct PathDependentWalker;
+  const model::TreeEnsemble& ensemble_;
+  std::vector<double> left_fraction_;   ///< per global node: share of cover going left
+  std::vector<int> points_;             ///< quadrature points per tree
+  std::vector<std::vector<double>> nodes_by_points_, weights_by_points_;
+  std::vector<std::vector<std::int32_t>> tree_features_;  ///< distinct split features per tree
+  std::vector<double> expected_;
+};
+
+/// Interventional (baseline) TreeSHAP: the value of S is the mean over background rows r of
+/// f(x_S, r_rest); each (x, r) pair's exact Shapley values are averaged. With `rescale`, each
+/// pair's raw-margin attributions for output k are scaled by
+/// (link(f(x))_k - link(f(r))_k) / (f(x)_k - f(r)_k) (the link's slope when equal), so they sum
+/// to the difference in transformed output (the convention of shap's model_output="probability").
+class InterventionalTreeShap {
+ public:
+  /// background is copied (it is small: tens to thousands of rows).
+  template <class T>
+  InterventionalTreeShap(const model::TreeEnsemble& ensemble, const MatrixView<T>& background);
+
+  /// Mean raw (or, with transformed=true, linked) output over the background.
+  std::vector<double> expected_value(bool transformed) const;
+
+  /// Values, out is rows x n_features x n_outputs, overwritten.
+  template <class T>
+  void shap_values(const MatrixView<T>& X, bool transformed, double* out, int n_threads) const;
+
+ private:
+  const model::TreeEnsemble& ensemble_;
+  std::int64_t n_background_;
+  std::vector<double> background_;          ///< n_background x n_features
+  std::vector<double> background_margin_;   ///< n_background x n_outputs
+  std::vector<double> background_linked_;   ///< n_background x n_outputs
+  std::vector<double> weights_;             ///< (depth+1)^2 table of a! b! / (a + b + 1)!
+  int weight_stride_ = 0;
+};
+
+}  // namespace loopwise::explain

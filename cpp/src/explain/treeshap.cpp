@@ -1,0 +1,315 @@
+// Path-dependent TreeSHAP and interaction values in quadrature form (see treeshap.hpp).
+//
+// Along a root-to-leaf path every distinct feature j has a state (o_j, z_j): o_j = 1 when the
+// explained row follows all of j's splits so far, z_j = product of j's cover fractions. With
+// q_j(t) = t o_j + (1 - t) z_j and g_j(t) = (o_j - z_j) / q_j(t), a leaf's share of phi_i is
+// integral v prod_j q_j(t) g_i(t) dt. g_i at the leaf telescopes over the edges that split on
+// i, so each edge adds integral S(t) (g_new(t) - g_old(t)) dt where S(t) sums v prod_j q_j(t)
+// over the leaves below the edge. One depth-first walk per row and tree gives every phi.
+#include "loopwise/explain/treeshap.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "loopwise/common/error.hpp"
+#include "loopwise/common/threading.hpp"
+
+namespace loopwise::explain {
+
+using model::PackedNode;
+using model::TreeEnsemble;
+
+void gauss_legendre_unit(int points, std::vector<double>& nodes, std::vector<double>& weights) {
+  if (points < 1) throw InvalidArgument("quadrature needs at least one point");
+  nodes.assign(points, 0.0);
+  weights.assign(points, 0.0);
+  const double pi = std::acos(-1.0);
+  for (int i = 0; i < points; ++i) {
+    // Newton iteration on P_n from the classic cosine guess; converges in a few steps.
+    double x = std::cos(pi * (i + 0.75) / (points + 0.5));
+    double derivative = 1.0;
+    for (int iteration = 0; iteration < 100; ++iteration) {
+      double p0 = 1.0, p1 = x;
+      for (int k = 2; k <= points; ++k) {
+        const double p2 = ((2.0 * k - 1.0) * x * p1 - (k - 1.0) * p0) / k;
+        p0 = p1;
+        p1 = p2;
+      }
+      if (points == 1) {
+        p1 = x;
+        p0 = 1.0;
+      }
+      derivative = points * (x * p1 - p0) / (x * x - 1.0);
+      const double step = p1 / derivative;
+      x -= step;
+      if (std::fabs(step) < 1e-16) break;
+    }
+    // Recompute the derivative at the converged node for the weight.
+    double p0 = 1.0, p1 = x;
+    for (int k = 2; k <= points; ++k) {
+      const double p2 = ((2.0 * k - 1.0) * x * p1 - (k - 1.0) * p0) / k;
+      p0 = p1;
+      p1 = p2;
+    }
+    derivative = points * (x * p1 - p0) / (x * x - 1.0);
+    // Map [-1, 1] to [0, 1]: t = (1 - x) / 2 keeps nodes ascending.
+    nodes[i] = 0.5 * (1.0 - x);
+    weights[i] = 1.0 / ((1.0 - x * x) * derivative * derivative);
+  }
+}
+
+namespace {
+
+/// g(t) = (o - z) / (t o + (1 - t) z): 0 for an unseen feature (1, 1), -1 / (1 - t) when the
+/// row left the path (o = 0, for any z, including a zero-cover z = 0).
+inline double edge_g(double o, double z, double t) {
+  if (o == 0.0) return -1.0 / (1.0 - t);
+  return (1.0 - z) / (t + (1.0 - t) * z);
+}
+
+inline double edge_q(double o, double z, double t) { return t * o + (1.0 - t) * z; }
+
+}  // namespace
+
+/// Per-thread walk state for one ensemble.
+struct PathDependentWalker {
+  const PathDependentTreeShap& shap;
+  const TreeEnsemble& ensemble;
+  std::int64_t n_features;
+  std::int64_t n_outputs;
+  int stride;  ///< max quadrature points over trees
+  std::vector<double> row, o, z, P, S;
+  // Set per tree.
+  const PackedNode* nodes = nullptr;
+  std::int64_t tree = 0, node_offset = 0;
+  int points = 1, width = 1, first_output = 0;
+  const double* t = nullptr;
+  const double* w = nullptr;
+  // Output of the current row: phi (m x K) or, in conditioned walks, column c of (m x m x K).
+  double* phi = nullptr;
+  std::int32_t conditioned = -1;
+
+  PathDependentWalker(const PathDependentTreeShap& s, const TreeEnsemble& e)
+      : shap(s), ensemble(e), n_features(e.n_features()), n_outputs(e.n_outputs()) {
+    stride = 1;
+    for (int p : s.points_) stride = std::max(stride, p);
+    const std::int64_t levels = e.max_depth() + 2;
+    o.assign(n_features, 1.0);
+    z.assign(n_features, 1.0);
+    row.assign(n_features, 0.0);
+    P.assign(levels * stride, 0.0);
+    S.assign(levels * stride * n_outputs, 0.0);
+  }
+
+  template <class T>
+  void load_row(const T* x, std::int64_t col_stride) {
+    for (std::int64_t j = 0; j < n_features; ++j) row[j] = static_cast<double>(x[j * col_stride]);
+  }
+
+  void start_tree(std::int64_t tr) {
+    tree = tr;
+    nodes = &ensemble.node(tr, 0);
+    node_offset = ensemble.node_index(tr, 0);
+    points = shap.points_[tr];
+    t = shap.nodes_by_points_[points].data();
+    w = shap.weights_by_points_[points].data();
+    const std::int32_t out = ensemble.data().tree_output[tr];
+    width = out < 0 ? static_cast<int>(n_outputs) : 1;
+    first_output = out < 0 ? 0 : out;
+    double* root_P = P.data();
+    for (int q = 0; q < points; ++q) root_P[q] = 1.0;
+  }
+
+  /// Output index of leaf slot k.
+  std::int64_t output_of(int k) const { return first_output + k; }
+
+  /// Fills S at `level` with sum over leaves below `node` of v * prod q (* H when conditioned).
+  template <bool kConditioned>
+  void walk(std::int32_t node, int level, double H) {
+    const PackedNode& n = nodes[node];
+    const double* Pn = P.data() + static_cast<std::int64_t>(level) * stride;
+    double* Sn = S.data() + static_cast<std::int64_t>(level) * stride * n_outputs;
+    if (n.feature < 0) {
+      const double* v = ensemble.node_value(tree, node);
+      for (int q = 0; q < points; ++q) {
+        const double scale = kConditioned ? Pn[q] * H : Pn[q];
+        for (int k = 0; k < width; ++k) Sn[q * width + k] = v[k] * scale;
+      }
+      return;
+    }
+    const std::int32_t f = n.feature;
+    const std::int32_t hot = ensemble.next(n, row[f]);
+    const double old_o = o[f], old_z = z[f];
+    const double left_fraction = shap.left_fraction_[node_offset + node];
+    std::fill(Sn, Sn + points * width, 0.0);
+    double* Pc = P.data() + static_cast<std::int64_t>(level + 1) * stride;
+    const double* Sc = S.data() + static_cast<std::int64_t>(level + 1) * stride * n_outputs;
+    for (int side = 0; side < 2; ++side) {
+      const std::int32_t child = side == 0 ? n.left : n.right;
+      const double fraction = side == 0 ? left_fraction : 1.0 - left_fraction;
+      const double new_o = child == hot ? old_o : 0.0;
+      const double new_z = old_z * fraction;
+      if (kConditioned && f == conditioned) {
+        for (int q = 0; q < points; ++q) Pc[q] = Pn[q];
+        o[f] = new_o;
+        z[f] = new_z;
+        walk<kConditioned>(child, level + 1, new_o - new_z);
+      } else {
+        for (int q = 0; q < points; ++q) {
+          const double q_old = edge_q(old_o, old_z, t[q]);
+          // q_old == 0 only when an earlier zero-cover split already zeroed the product.
+          Pc[q] = q_old > 0.0 ? Pn[q] * (edge_q(new_o, new_z, t[q]) / q_old) : 0.0;
+        }
+        o[f] = new_o;
+        z[f] = new_z;
+        walk<kConditioned>(child, level + 1, H);
+        double* target = kConditioned ? phi + (static_cast<std::int64_t>(f) * n_features + conditioned) * n_outputs
+                                      : phi + static_cast<std::int64_t>(f) * n_outputs;
+        for (int k = 0; k < width; ++k) {
+          double sum = 0.0;
+          for (int q = 0; q < points; ++q) {
+            const double dg = edge_g(new_o, new_z, t[q]) - edge_g(old_o, old_z, t[q]);
+            sum += w[q] * Sc[q * width + k] * dg;
+          }
+          target[output_of(k)] += kConditioned ? 0.5 * sum : sum;
+        }
+      }
+      for (int i = 0; i < points * width; ++i) Sn[i] += Sc[i];
+    }
+    o[f] = old_o;
+    z[f] = old_z;
+  }
+};
+
+PathDependentTreeShap::PathDependentTreeShap(const TreeEnsemble& ensemble) : ensemble_(ensemble) {
+  const std::int64_t n_trees = ensemble.n_trees();
+  const auto& data = ensemble.data();
+  left_fraction_.assign(data.feature.size(), 0.5);
+  points_.assign(n_trees, 1);
+  tree_features_.resize(n_trees);
+  expected_.assign(data.base_score.begin(), data.base_score.end());
+  int max_points = 1;
+  for (std::int64_t tr = 0; tr < n_trees; ++tr) {
+    const std::int64_t count = ensemble.n_nodes(tr);
+    std::vector<std::int32_t> features;
+    for (std::int32_t local = 0; local < count; ++local) {
+      const PackedNode& n = ensemble.node(tr, local);
+      if (n.feature < 0) continue;
+      const double cl = ensemble.cover(tr, n.left), cr = ensemble.cover(tr, n.right);
+      const double total = cl + cr;
+      left_fraction_[ensemble.node_index(tr, local)] = total > 0.0 ? cl / total : 0.5;
+      features.push_back(n.feature);
+    }
+    std::sort(features.begin(), features.end());
+    features.erase(std::unique(features.begin(), features.end()), features.end());
+    tree_features_[tr] = std::move(features);
+    // A leaf's integrand has degree < (distinct features on its path) <= depth.
+    points_[tr] = std::max(1, (ensemble.depths()[tr] + 1) / 2);
+    max_points = std::max(max_points, points_[tr]);
+    // Expected value of the tree: cover-weighted mean of its leaves (explicit stack).
+    std::vector<std::pair<std::int32_t, double>> stack{{0, 1.0}};
+    const std::int32_t out = data.tree_output[tr];
+    while (!stack.empty()) {
+      auto [local, weight] = stack.back();
+      stack.pop_back();
+      const PackedNode& n = ensemble.node(tr, local);
+      if (n.feature < 0) {
+        const double* v = ensemble.node_value(tr, local);
+        if (out >= 0) {
+          expected_[out] += weight * v[0];
+        } else {
+          for (std::int64_t k = 0; k < ensemble.n_outputs(); ++k) expected_[k] += weight * v[k];
+        }
+        continue;
+      }
+      const double left = left_fraction_[ensemble.node_index(tr, local)];
+      stack.push_back({n.left, weight * left});
+      stack.push_back({n.right, weight * (1.0 - left)});
+    }
+  }
+  nodes_by_points_.resize(max_points + 1);
+  weights_by_points_.resize(max_points + 1);
+  for (std::int64_t tr = 0; tr < n_trees; ++tr) {
+    const int p = points_[tr];
+    if (nodes_by_points_[p].empty()) gauss_legendre_unit(p, nodes_by_points_[p], weights_by_points_[p]);
+  }
+}
+
+namespace {
+constexpr std::int64_t kRowBlock = 16;
+
+template <class T>
+void check_width(const MatrixView<T>& X, const TreeEnsemble& ensemble) {
+  if (X.cols != ensemble.n_features()) {
+    throw InvalidArgument("X has " + std::to_string(X.cols) + " columns but the ensemble has " +
+                          std::to_string(ensemble.n_features()) + " features");
+  }
+}
+}  // namespace
+
+template <class T>
+void PathDependentTreeShap::shap_values(const MatrixView<T>& X, double* out, int n_threads) const {
+  check_width(X, ensemble_);
+  const std::int64_t m = ensemble_.n_features(), K = ensemble_.n_outputs();
+  parallel_blocks(X.rows, kRowBlock, n_threads, [&](std::int64_t begin, std::int64_t end) {
+    PathDependentWalker walker(*this, ensemble_);
+    for (std::int64_t i = begin; i < end; ++i) {
+      walker.load_row(X.row(i), X.col_stride);
+      walker.phi = out + i * m * K;
+      std::fill(walker.phi, walker.phi + m * K, 0.0);
+      for (std::int64_t tr = 0; tr < ensemble_.n_trees(); ++tr) {
+        if (ensemble_.depths()[tr] == 0) continue;
+        walker.start_tree(tr);
+        walker.walk<false>(0, 0, 1.0);
+      }
+    }
+  });
+}
+
+template <class T>
+void PathDependentTreeShap::interaction_values(const MatrixView<T>& X, double* out, int n_threads) const {
+  check_width(X, ensemble_);
+  const std::int64_t m = ensemble_.n_features(), K = ensemble_.n_outputs();
+  parallel_blocks(X.rows, kRowBlock, n_threads, [&](std::int64_t begin, std::int64_t end) {
+    PathDependentWalker walker(*this, ensemble_);
+    std::vector<double> phi(m * K);
+    for (std::int64_t i = begin; i < end; ++i) {
+      walker.load_row(X.row(i), X.col_stride);
+      double* row_out = out + i * m * m * K;
+      std::fill(row_out, row_out + m * m * K, 0.0);
+      std::fill(phi.begin(), phi.end(), 0.0);
+      for (std::int64_t tr = 0; tr < ensemble_.n_trees(); ++tr) {
+        if (ensemble_.depths()[tr] == 0) continue;
+        walker.start_tree(tr);
+        walker.phi = phi.data();
+        walker.walk<false>(0, 0, 1.0);
+        walker.phi = row_out;
+        for (std::int32_t c : tree_features_[tr]) {
+          walker.conditioned = c;
+          walker.start_tree(tr);
+          // Before c is split on, its factor is o - z = 1 - 1 = 0.
+          walker.walk<true>(0, 0, 0.0);
+        }
+        walker.conditioned = -1;
+      }
+      // Diagonal: main effect = phi_i minus its interactions, so each row of the matrix sums to phi_i.
+      for (std::int64_t a = 0; a < m; ++a) {
+        for (std::int64_t k = 0; k < K; ++k) {
+          double off = 0.0;
+          for (std::int64_t b = 0; b < m; ++b) {
+            if (b != a) off += row_out[(a * m + b) * K + k];
+          }
+          row_out[(a * m + a) * K + k] = phi[a * K + k] - off;
+        }
+      }
+    }
+  });
+}
+
+template void PathDependentTreeShap::shap_values<float>(const MatrixView<float>&, double*, int) const;
+template void PathDependentTreeShap::shap_values<double>(const MatrixView<double>&, double*, int) const;
+template void PathDependentTreeShap::interaction_values<float>(const MatrixView<float>&, double*, int) const;
+template void PathDependentTreeShap::interaction_values<double>(const MatrixView<double>&, double*, int) const;
+
+}  // namespace loopwise::explain
