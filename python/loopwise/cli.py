@@ -5,7 +5,8 @@ and sets ``handler``; adding a subcommand means writing one such function and li
 in ``_SUBCOMMANDS``.
 
 Exit codes: 0 the command ran (and found nothing to fail on), 2 bad input or usage
-(with a message on stderr), 3 drift found with ``--fail-on-drift``.
+(with a message on stderr), 3 drift found with ``--fail-on-drift`` (or an alert with
+``check --fail-on-alert``).
 """
 
 from __future__ import annotations
@@ -86,7 +87,13 @@ def _add_drift(subparsers: Any) -> None:
     parser.set_defaults(handler=_run_drift)
 
 
-_SUBCOMMANDS: list[Callable[[Any], None]] = [_add_drift]
+def _loop_subcommands() -> list[Callable[[Any], None]]:
+    from ._cli_loop import LOOP_SUBCOMMANDS
+
+    return list(LOOP_SUBCOMMANDS)
+
+
+_SUBCOMMANDS: list[Callable[[Any], None]] = [*_loop_subcommands(), _add_drift]
 
 
 def build_parser() -> argparse.ArgumentParser:
