@@ -24,7 +24,7 @@ import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Optional, Sequence, Union
 
-__all__ = ["Database", "open_database"]
+__all__ = ["Database", "open_database", "execute_script"]
 
 # SQLite's own busy handler waits this long per statement before raising "database is locked";
 # our retry loop then backs off and tries the whole transaction again.
@@ -34,6 +34,27 @@ _BASE_DELAY = 0.02
 _MAX_DELAY = 2.0
 
 Migration = Union[str, Callable[[sqlite3.Connection], None]]
+
+
+def execute_script(connection: sqlite3.Connection, sql: str) -> None:
+    """Run ``;``-separated statements inside the current transaction.
+
+    ``Connection.executescript`` would commit first, breaking the all-or-nothing migration.
+    Statements end at a line ending with ``;`` (or a trigger's closing ``END``), so the
+    semicolons inside a trigger body do not split it.
+    """
+    current: list[str] = []
+    for line in sql.strip().splitlines():
+        current.append(line)
+        stripped = line.rstrip()
+        if stripped.endswith(";") or stripped.upper().endswith("END"):
+            statement = "\n".join(current).strip().rstrip(";")
+            if statement:
+                connection.execute(statement)
+            current = []
+    rest = "\n".join(current).strip()
+    if rest:
+        connection.execute(rest)
 
 
 def _is_busy(error: BaseException) -> bool:
@@ -133,9 +154,7 @@ class Database:
                 if callable(step):
                     step(connection)
                 else:
-                    for statement in step.split(";"):
-                        if statement.strip():
-                            connection.execute(statement)
+                    execute_script(connection, step)
                 connection.execute("UPDATE schema_version SET version = ?", (version + 1,))
 
     # ------------------------------------------------------------------ use
