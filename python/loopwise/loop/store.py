@@ -788,7 +788,8 @@ class FeedbackStore:
                              else np.array([None if a is None else bool(a) for a in acted], dtype=object))
         if with_labels:
             frame["label"] = _restore(list(columns[7]), label_kind)
-            frame["label_timestamp"] = pd.to_datetime(np.array(columns[8], dtype=np.int64), unit="ns", utc=True)
+            label_times = np.array([np.iinfo(np.int64).min if t is None else t for t in columns[8]], dtype=np.int64)
+            frame["label_timestamp"] = pd.to_datetime(label_times, unit="ns", utc=True)  # int64 min is NaT
             frame["source"] = np.array(columns[9], dtype=object)
             confidence = np.array([np.nan if c is None else c for c in columns[10]], dtype=np.float64)
             frame["confidence"] = confidence
@@ -893,6 +894,30 @@ class FeedbackStore:
         if isinstance(window, (int, np.integer)):
             rows = rows[-int(window):]
         frame = self._frame(rows, with_labels=True)
+        return Records(frame, frame.attrs["feature_names"])
+
+    def records(self, *, since: Any = None, until: Any = None) -> Records:
+        """Every logged prediction with its effective label (None/NaN when unlabelled).
+
+        Examples
+        --------
+        >>> import tempfile, os
+        >>> store = FeedbackStore(os.path.join(tempfile.mkdtemp(), "s.db"))
+        >>> _ = store.log_predictions(["a", "b"], [[1.0], [2.0]], [0, 1], model_version=1)
+        >>> _ = store.add_feedback(["b"], [1])
+        >>> store.records().to_frame()["source"].tolist()
+        [None, 'ground_truth']
+        >>> store.close()
+        """
+        where, params = self._time_filter(since, until)
+        sql = (
+            "SELECT p.id, p.ts, p.model_version, p.prediction, p.proba, p.acted_on, p.features, "
+            "l.label, l.ts, l.source, l.confidence FROM predictions p LEFT JOIN ("
+            "  SELECT id, label, ts, source, confidence, "
+            "  row_number() OVER (PARTITION BY id ORDER BY rank, ts DESC) AS rn FROM labels"
+            f") l ON l.id = p.id AND l.rn = 1 WHERE {where} ORDER BY p.ts, p.rid"
+        )
+        frame = self._frame(self._db.query(sql, params), with_labels=True)
         return Records(frame, frame.attrs["feature_names"])
 
     def unlabeled(self, *, since: Any = None, until: Any = None, sources: Any = None) -> Records:
@@ -1064,9 +1089,7 @@ class FeedbackStore:
         target = os.fspath(path)
         if os.path.isdir(target):
             raise ValueError(f"path {target!r} is a directory; expected a file name")
-        frames = [r.to_frame() for r in (self.labeled(), self.unlabeled()) if len(r)]
-        frame = pd.concat(frames, ignore_index=True) if frames else self.labeled().to_frame()
-        frame = frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
+        frame = self.records().to_frame()
         # Parquet needs one type per column; labels of unlabelled rows are None.
         for column in ("label", "prediction", "acted_on", "source"):
             if frame[column].dtype == object:
