@@ -122,6 +122,10 @@ class Database:
         if str(mode).lower() != "wal":
             raise sqlite3.OperationalError(f"could not switch the journal to WAL (got {mode!r})")
         connection.execute("PRAGMA synchronous = FULL")
+        # A 64 MiB page cache keeps the id index of a large batch in memory while inserting;
+        # batch-scoped temporary tables live in memory.
+        connection.execute("PRAGMA cache_size = -65536")
+        connection.execute("PRAGMA temp_store = MEMORY")
         connection.execute("PRAGMA foreign_keys = ON")
 
     def _migrate(self, migrations: list) -> None:

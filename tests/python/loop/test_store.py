@@ -387,3 +387,13 @@ def test_wal_and_full_sync_are_on(store):
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert store._db.query("SELECT version FROM schema_version")[0][0] == 1
+
+
+def test_numeric_kinds_widen_instead_of_truncating(store):
+    store.log_predictions(["a"], np.zeros((1, 1)), [1], model_version=1)
+    store.log_predictions(["b"], np.zeros((1, 1)), [2.5], model_version=1)
+    store.add_feedback(["a"], [True])
+    store.add_feedback(["b"], [3])
+    frame = store.labeled().to_frame()
+    assert frame["prediction"].tolist() == [1.0, 2.5] and frame["prediction"].dtype == np.float64
+    assert frame["label"].tolist() == [1, 3] and frame["label"].dtype == np.int64
