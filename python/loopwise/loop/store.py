@@ -600,6 +600,8 @@ class FeedbackStore:
             for feature in new_codes:
                 self._codes.pop(feature, None)
             raise
+        for feature, added in new_codes.items():  # committed now: later batches need not re-read
+            self._codes.setdefault(feature, {}).update(added)
         return report
 
     def _check_kind(self, connection: Any, key: str, kind: str, name: str) -> None:

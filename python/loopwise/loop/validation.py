@@ -424,8 +424,8 @@ def validate(
     X: Any,
     y: Any,
     *,
-    metric: str = "auto",
-    test: str = "auto",
+    metric: Optional[str] = "auto",
+    test: Optional[str] = "auto",
     alpha: float = 0.05,
     min_gain: float = 0.0,
     require_significance: bool = True,
@@ -451,7 +451,7 @@ def validate(
     y : array-like
         Holdout labels.
     metric : {"auto", "accuracy", "precision", "recall", "f1", "auc", "log_loss", "rmse", "mae"}
-        ``auto``: accuracy for classifiers, RMSE otherwise.
+        ``auto`` (or None): accuracy for classifiers, RMSE otherwise.
     test : {"auto", "mcnemar", "delong", "bootstrap", "paired_t"}
         ``auto``: McNemar for accuracy, DeLong for AUC, the paired bootstrap otherwise.
     alpha : float
@@ -498,6 +498,8 @@ def validate(
     for name, model in (("champion", champion), ("challenger", challenger)):
         if not callable(getattr(model, "predict", None)):
             raise TypeError(f"{name} must have a predict method, got {type(model).__name__}")
+    metric = "auto" if metric is None else metric
+    test = "auto" if test is None else test
     if not isinstance(metric, str) or (metric != "auto" and metric not in METRICS):
         raise ValueError(f"metric must be 'auto' or one of {list(METRICS)}, got {metric!r}")
     if not isinstance(test, str) or (test != "auto" and test not in TESTS):
