@@ -6,7 +6,6 @@ orderings), never from the store's own earlier output.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 
 import numpy as np
