@@ -88,7 +88,6 @@ _MIGRATIONS = [
     """,
 ]
 
-TimeLike = Union[str, _dt.datetime, pd.Timestamp, np.datetime64]
 
 
 # ---------------------------------------------------------------------------- conversion helpers
