@@ -155,10 +155,19 @@ class Database:
                 )
             for version in range(current, len(migrations)):
                 step = migrations[version]
-                if callable(step):
-                    step(connection)
-                else:
-                    execute_script(connection, step)
+                try:
+                    if callable(step):
+                        step(connection)
+                    else:
+                        execute_script(connection, step)
+                except sqlite3.OperationalError as error:
+                    if _is_busy(error):
+                        raise  # retried whole by the caller
+                    # All steps run in one transaction: the rollback leaves the file as it was.
+                    raise ValueError(
+                        f"path {self.path!r}: migration to schema version {version + 1} failed ({error}); "
+                        f"the database was left at version {current}"
+                    ) from error
                 connection.execute("UPDATE schema_version SET version = ?", (version + 1,))
 
     # ------------------------------------------------------------------ use

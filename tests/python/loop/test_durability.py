@@ -274,3 +274,50 @@ def test_registry_error_between_file_and_index_leaves_no_version(tmp_path, monke
     assert registry.register(DummyRegressor().fit([[0.0]], [3.0])) == 2
     assert registry.load(2).predict([[0.0]]).tolist() == [3.0]
     registry.close()
+
+
+_REGISTER_MANY = textwrap.dedent(
+    """
+    import sys
+    from sklearn.dummy import DummyRegressor
+    from loopwise.loop import ModelRegistry
+
+    registry = ModelRegistry(sys.argv[1])
+    print("ready", flush=True)
+    sys.stdin.readline()
+    worker = int(sys.argv[2])
+    for k in range(4):
+        version = registry.register(DummyRegressor().fit([[0.0]], [100.0 * worker + k]), tags={"worker": worker, "k": k})
+        print(version, flush=True)
+    registry.close()
+    """
+)
+
+
+def test_concurrent_registers_get_distinct_versions(tmp_path):
+    script = tmp_path / "many.py"
+    script.write_text(_REGISTER_MANY)
+    processes = [_spawn(script, tmp_path / "reg", worker) for worker in range(2)]
+    try:
+        for process in processes:
+            assert _readline(process) == "ready"
+        for process in processes:
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        returned = {worker: [int(_readline(p)) for _ in range(4)] for worker, p in enumerate(processes)}
+        for process in processes:
+            process.wait(timeout=_TIMEOUT)
+            assert process.returncode == 0, process.stderr.read()
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=_TIMEOUT)
+            for stream in (process.stdin, process.stdout, process.stderr):
+                stream.close()
+    assert sorted(returned[0] + returned[1]) == list(range(1, 9))
+    with ModelRegistry(tmp_path / "reg") as registry:
+        for worker, versions in returned.items():
+            for k, version in enumerate(versions):
+                assert registry.info(version)["tags"] == {"worker": worker, "k": k}
+                assert registry.load(version).predict([[0.0]]).tolist() == [100.0 * worker + k]

@@ -396,3 +396,42 @@ def test_numeric_kinds_widen_instead_of_truncating(store):
     frame = store.labeled().to_frame()
     assert frame["prediction"].tolist() == [1.0, 2.5] and frame["prediction"].dtype == np.float64
     assert frame["label"].tolist() == [1, 3] and frame["label"].dtype == np.int64
+
+
+def test_migrations_upgrade_in_place_and_keep_data(tmp_path):
+    from loopwise.loop._sqlite import Database
+
+    path = str(tmp_path / "m.db")
+    first = ["CREATE TABLE t (a INTEGER)"]
+    db = Database(path, kind="demo", migrations=first)
+    db.transaction(lambda c: c.execute("INSERT INTO t VALUES (7)"))
+    db.close()
+    second = [*first, lambda c: c.execute("ALTER TABLE t ADD COLUMN b TEXT DEFAULT 'x'")]
+    db = Database(path, kind="demo", migrations=second)
+    assert db.query("SELECT a, b FROM t") == [(7, "x")]
+    assert db.query("SELECT version FROM schema_version") == [(2,)]
+    db.close()
+    # A failing migration leaves the database at its previous version, untouched.
+    broken = [*second, "ALTER TABLE missing ADD COLUMN c"]
+    with pytest.raises(ValueError, match="migration to schema version 3 failed .*left at version 2"):
+        Database(path, kind="demo", migrations=broken)
+    db = Database(path, kind="demo", migrations=second)
+    assert db.query("SELECT version FROM schema_version") == [(2,)]
+    db.close()
+    with pytest.raises(ValueError, match="holds a loopwise demo, not a feedback_store"):
+        FeedbackStore(path)
+
+
+def test_importing_the_loop_package_stays_cheap():
+    import os
+    import subprocess
+    import sys
+
+    import loopwise
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(loopwise.__file__)))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([root, *[p for p in sys.path if p]])}
+    code = "import sys, loopwise.loop; print(sorted(m for m in ('sklearn', 'scipy', 'skops', 'statsmodels') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
