@@ -727,8 +727,6 @@ class FeedbackStore:
             connection.execute("DELETE FROM batch_labels")
             connection.executemany("INSERT INTO batch_labels (id, label, confidence, ts) VALUES (?, ?, ?, ?)",
                                    zip(keys, values, confidences, stamps.tolist()))
-            unknown = [r[0] for r in connection.execute(
-                "SELECT b.id FROM batch_labels b LEFT JOIN predictions p ON p.id = b.id WHERE p.id IS NULL")]
             late: list = []
             condition = ""
             if window is not None:
@@ -749,6 +747,10 @@ class FeedbackStore:
                 (source, rank),
             )
             stored_rows = connection.total_changes - before
+            unknown: list = []
+            if stored_rows + len(late) < n:  # only then can some ids be unknown: find which
+                unknown = [r[0] for r in connection.execute(
+                    "SELECT b.id FROM batch_labels b LEFT JOIN predictions p ON p.id = b.id WHERE p.id IS NULL")]
             return {"n_labeled": int(stored_rows), "n_replaced": int(replaced), "unknown_ids": unknown, "late_ids": late}
 
         return self._db.transaction(body)
