@@ -150,6 +150,8 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
 
     # --------------------------------------------------------------- classes
     def _check_targets(self, y: np.ndarray) -> None:
+        if len(y) == 0:
+            return
         kind = type_of_target(y, input_name="y")
         if kind not in ("binary", "multiclass"):
             raise ValueError(f"Unknown label type: y is {kind}; SGDClassifier needs class labels")
