@@ -173,6 +173,8 @@ class _SGDLinear(BaseEstimator):
             raise ValueError(f"sample_weight has {weights.shape[0]} values for {n} rows")
         if not np.isfinite(weights).all() or (weights < 0).any():
             raise ValueError("sample_weight must be finite and >= 0")
+        if n and not weights.any():
+            raise ValueError("sample_weight: all weights are zero, nothing to learn")
         return weights
 
     def _epoch_orders(self, n: int):

@@ -6,6 +6,7 @@ from typing import Any, Mapping, Optional, Union
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 from sklearn.utils.validation import check_is_fitted
 
@@ -228,6 +229,7 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
         targets = self._encode(y)
         for order in self._epoch_orders(X.shape[0]):
             self._learn(X, targets, weights, order)
+        self.n_iter_ = int(self.max_iter)
         return self
 
     def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> "SGDClassifier":
@@ -269,6 +271,7 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
             if len(declared) > len(self.classes_):
                 self._grow_classes(declared)
         self._learn(X, self._encode(y), weights, None)
+        self.n_iter_ = 1
         return self
 
     # ----------------------------------------------------------- prediction
@@ -285,6 +288,7 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
         scores = self._decision(X)
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
+    @available_if(lambda self: self.loss == "log_loss")
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities (logistic loss only), columns in the order of ``classes_``.
 
@@ -295,8 +299,6 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
         >>> model.predict_proba([[1.0]]).shape
         (1, 2)
         """
-        if self.loss != "log_loss":
-            raise AttributeError("predict_proba needs loss='log_loss'")
         scores = self._decision(X)
         if scores.shape[1] == 1:
             p = 1.0 / (1.0 + np.exp(-np.clip(scores[:, 0], -500, 500)))
@@ -305,6 +307,7 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
         e = np.exp(scores)
         return e / e.sum(axis=1, keepdims=True)
 
+    @available_if(lambda self: self.loss == "log_loss")
     def predict_log_proba(self, X: Any) -> np.ndarray:
         """Logarithm of :meth:`predict_proba`.
 
@@ -412,6 +415,7 @@ class SGDRegressor(RegressorMixin, _SGDLinear):
         self._state = self._new_state(1, X.shape[1], 0)
         for order in self._epoch_orders(X.shape[0]):
             self._learn(X, targets, weights, order)
+        self.n_iter_ = int(self.max_iter)
         return self
 
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> "SGDRegressor":
@@ -430,6 +434,7 @@ class SGDRegressor(RegressorMixin, _SGDLinear):
         if first:
             self._state = self._new_state(1, X.shape[1], 0)
         self._learn(X, targets, weights, None)
+        self.n_iter_ = 1
         return self
 
     def predict(self, X: Any) -> np.ndarray:
