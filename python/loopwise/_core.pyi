@@ -100,3 +100,25 @@ class StreamHDDM_A(StreamDetector):
 
 class StreamHDDM_W(StreamDetector):
     def __init__(self, drift_confidence: float, warning_confidence: float, lambda_val: float, two_sided_test: bool) -> None: ...
+
+# learn
+def learn_linear(
+    config: dict[str, Any],
+    state: dict[str, Any],
+    n_outputs: int,
+    n_features: int,
+    n_classes: int,
+    X: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    sample_weight: npt.NDArray[np.float64] | None,
+    order: npt.NDArray[np.int64] | None,
+) -> None: ...
+def learn_rls(
+    theta: npt.NDArray[np.float64],
+    P: npt.NDArray[np.float64],
+    fit_intercept: bool,
+    forgetting: float,
+    X: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    sample_weight: npt.NDArray[np.float64] | None,
+) -> None: ...
