@@ -89,12 +89,14 @@ double Adwin::drop_oldest() {
 }
 
 bool Adwin::cut(double n0, double n1, double mean_gap) const {
-  const double delta_prime = std::log(2.0 * std::log(width_) / delta_);
+  // delta_prime depends only on the window width; detect() caches it per pass.
   const double m = static_cast<double>(min_window_length_);
   const double m_recip = 1.0 / (n0 - m + 1.0) + 1.0 / (n1 - m + 1.0);
-  const double epsilon =
-      std::sqrt(2.0 * m_recip * variance_ / width_ * delta_prime) + 2.0 / 3.0 * delta_prime * m_recip;
-  return std::fabs(mean_gap) > epsilon;
+  const double linear = 2.0 / 3.0 * delta_prime_ * m_recip;
+  const double gap = std::fabs(mean_gap);
+  // sqrt(.) >= 0, so a gap within the linear term can never pass: skip the square root.
+  if (!(gap > linear)) return false;
+  return gap > std::sqrt(2.0 * m_recip * variance_ / width_ * delta_prime_) + linear;
 }
 
 bool Adwin::detect() {
@@ -107,6 +109,7 @@ bool Adwin::detect() {
     shrink = false;
     double n0 = 0.0, n1 = width_, u0 = 0.0, u1 = total_;
     bool done = false;
+    delta_prime_ = std::log(2.0 * std::log(width_) / delta_);
     // Walk bucket boundaries from the oldest bucket to the newest: W0 is the older part.
     for (std::size_t r = rows_.size(); r-- > 0 && !done;) {
       const double n = bucket_size(r);

@@ -89,6 +89,7 @@ class Adwin : public Detector {
   std::vector<Row> rows_;  ///< rows_[0] holds single values (newest); the last row the oldest
   double total_ = 0.0, variance_ = 0.0, width_ = 0.0;
   double tick_ = 0.0, n_detections_ = 0.0;
+  double delta_prime_ = 0.0;  ///< log(2 log(width) / delta), cached per detection pass
 };
 
 /// Page-Hinkley test for a change in the mean (Page 1954), with a fading factor.
