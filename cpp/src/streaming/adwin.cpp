@@ -9,8 +9,8 @@
 namespace loopwise::streaming {
 
 namespace {
-// Values per bucket in a row; rows never get deep enough for the shift to overflow.
-double bucket_size(std::size_t row) { return std::ldexp(1.0, static_cast<int>(row)); }
+// Values per bucket in a row (2^row, exact); a window of 2^63 values is out of reach.
+inline double bucket_size(std::size_t row) { return static_cast<double>(std::uint64_t{1} << (row & 63)); }
 }  // namespace
 
 Adwin::Adwin(double delta, std::int64_t clock, std::int64_t max_buckets, std::int64_t min_window_length,
@@ -28,8 +28,27 @@ Adwin::Adwin(double delta, std::int64_t clock, std::int64_t max_buckets, std::in
   clear();
 }
 
+Adwin::Row Adwin::new_row() const {
+  Row row;
+  row.total.assign(static_cast<std::size_t>(max_buckets_) + 1, 0.0);
+  row.variance.assign(static_cast<std::size_t>(max_buckets_) + 1, 0.0);
+  return row;
+}
+
+void Adwin::push(Row& row, double total, double variance) const {
+  const std::size_t i = slot(row, row.count);
+  row.total[i] = total;
+  row.variance[i] = variance;
+  ++row.count;
+}
+
+void Adwin::pop(Row& row, std::size_t n) const {
+  row.head = slot(row, n);
+  row.count -= n;
+}
+
 void Adwin::clear() {
-  rows_.assign(1, Row{});
+  rows_.assign(1, new_row());
   total_ = variance_ = width_ = tick_ = n_detections_ = 0.0;
 }
 
@@ -40,8 +59,7 @@ void Adwin::step(double x) {
 }
 
 void Adwin::insert(double value) {
-  rows_[0].total.push_back(value);
-  rows_[0].variance.push_back(0.0);
+  push(rows_[0], value, 0.0);
   width_ += 1.0;
   // Welford-style update of the window's sum of squared deviations.
   if (width_ > 1.0) {
@@ -55,37 +73,54 @@ void Adwin::insert(double value) {
 void Adwin::compress() {
   // A row holding max_buckets + 1 buckets merges its two oldest into one bucket of the
   // next row, which may overflow in turn.
+  const auto full = static_cast<std::size_t>(max_buckets_) + 1;
   for (std::size_t r = 0; r < rows_.size(); ++r) {
-    Row& row = rows_[r];
-    if (static_cast<std::int64_t>(row.total.size()) != max_buckets_ + 1) break;
-    if (r + 1 == rows_.size()) rows_.push_back(Row{});
-    Row& row_ref = rows_[r];  // push_back may have moved the rows
+    if (rows_[r].count != full) break;
+    if (r + 1 == rows_.size()) rows_.push_back(new_row());
+    Row& row = rows_[r];  // after push_back: the rows may have moved
+    const std::size_t first = slot(row, 0), second = slot(row, 1);
     const double n = bucket_size(r);
-    const double mean_gap = row_ref.total[0] / n - row_ref.total[1] / n;
-    const double merged_total = row_ref.total[0] + row_ref.total[1];
-    const double merged_variance = row_ref.variance[0] + row_ref.variance[1] + n * n * mean_gap * mean_gap / (n + n);
-    rows_[r + 1].total.push_back(merged_total);
-    rows_[r + 1].variance.push_back(merged_variance);
-    row_ref.total.erase(row_ref.total.begin(), row_ref.total.begin() + 2);
-    row_ref.variance.erase(row_ref.variance.begin(), row_ref.variance.begin() + 2);
-    if (static_cast<std::int64_t>(rows_[r + 1].total.size()) <= max_buckets_) break;
+    const double inv_n = 1.0 / n;  // a power of two: multiplying is exact, like dividing
+    const double mean_gap = row.total[first] * inv_n - row.total[second] * inv_n;
+    const double merged_total = row.total[first] + row.total[second];
+    const double merged_variance = row.variance[first] + row.variance[second] + n * n * mean_gap * mean_gap / (n + n);
+    pop(row, 2);
+    push(rows_[r + 1], merged_total, merged_variance);
+    if (rows_[r + 1].count <= static_cast<std::size_t>(max_buckets_)) break;
   }
 }
 
 double Adwin::drop_oldest() {
   Row& row = rows_.back();
-  if (row.total.empty()) throw Error("ADWIN: internal error, empty bucket row");
+  if (row.count == 0) throw Error("ADWIN: internal error, empty bucket row");
   const double n = bucket_size(rows_.size() - 1);
-  const double u = row.total[0];
-  const double v = row.variance[0];
+  const std::size_t oldest = slot(row, 0);
+  const double u = row.total[oldest];
+  const double v = row.variance[oldest];
   width_ -= n;
   total_ -= u;
   const double gap = u / n - total_ / width_;
   variance_ -= v + n * width_ * gap * gap / (n + width_);
-  row.total.erase(row.total.begin());
-  row.variance.erase(row.variance.begin());
-  if (row.total.empty() && rows_.size() > 1) rows_.pop_back();
+  pop(row, 1);
+  if (row.count == 0 && rows_.size() > 1) rows_.pop_back();
   return n;
+}
+
+bool Adwin::surely_no_cut(double n0, double n1, double u0, double u1) const {
+  // Division-free screen. A cut needs gap = |u0/n0 - u1/n1| > sqrt(A) + L with
+  // A = 2 m_recip V delta', L = 2/3 delta' m_recip, m_recip = (a + b) / (a b),
+  // a = n0 - m + 1, b = n1 - m + 1, V = variance / width; so it needs gap > L and
+  // gap^2 > A. Both are tested multiplied through by the positive n0 n1 a b, with the gap
+  // bounded above (an allowance far larger than the rounding of this and of the exact
+  // computation) and a relative margin of 1e-12. When either fails, cut() would return
+  // false, so it is skipped; otherwise cut() decides with the exact formula.
+  const double m = static_cast<double>(min_window_length_);
+  const double a = n0 - m + 1.0, b = n1 - m + 1.0;
+  const double n01 = n0 * n1;
+  const double scaled_gap = std::fabs(u0 * n1 - u1 * n0) + 1e-13 * (std::fabs(u0) * n1 + std::fabs(u1) * n0);
+  const double margin = 1.0 - 1e-12;
+  if (scaled_gap * a * b < 2.0 / 3.0 * delta_prime_ * (a + b) * n01 * margin) return true;
+  return scaled_gap * scaled_gap * a * b < 2.0 * (a + b) * window_variance_ * delta_prime_ * n01 * n01 * margin;
 }
 
 bool Adwin::cut(double n0, double n1, double mean_gap) const {
@@ -110,12 +145,14 @@ bool Adwin::detect() {
     double n0 = 0.0, n1 = width_, u0 = 0.0, u1 = total_;
     bool done = false;
     delta_prime_ = std::log(2.0 * std::log(width_) / delta_);
+    window_variance_ = variance_ / width_;
     // Walk bucket boundaries from the oldest bucket to the newest: W0 is the older part.
     for (std::size_t r = rows_.size(); r-- > 0 && !done;) {
       const double n = bucket_size(r);
-      const std::size_t count = rows_[r].total.size();
+      const Row& row = rows_[r];
+      const std::size_t count = row.count;
       for (std::size_t k = 0; k < count; ++k) {
-        const double u = rows_[r].total[k];
+        const double u = row.total[slot(row, k)];
         n0 += n;
         n1 -= n;
         u0 += u;
@@ -124,7 +161,7 @@ bool Adwin::detect() {
           done = true;  // the newest bucket: W1 would be empty
           break;
         }
-        if (n1 >= m && n0 >= m && cut(n0, n1, u0 / n0 - u1 / n1)) {
+        if (n1 >= m && n0 >= m && !surely_no_cut(n0, n1, u0, u1) && cut(n0, n1, u0 / n0 - u1 / n1)) {
           shrink = true;
           detected = true;
           if (width_ > 0.0) drop_oldest();
@@ -141,9 +178,11 @@ bool Adwin::detect() {
 void Adwin::save(State& s) const {
   std::vector<double> sizes, totals, variances;
   for (const auto& row : rows_) {
-    sizes.push_back(static_cast<double>(row.total.size()));
-    totals.insert(totals.end(), row.total.begin(), row.total.end());
-    variances.insert(variances.end(), row.variance.begin(), row.variance.end());
+    sizes.push_back(static_cast<double>(row.count));
+    for (std::size_t k = 0; k < row.count; ++k) {
+      totals.push_back(row.total[slot(row, k)]);
+      variances.push_back(row.variance[slot(row, k)]);
+    }
   }
   s["row_sizes"] = sizes;
   s["bucket_totals"] = totals;
@@ -168,9 +207,8 @@ void Adwin::restore(const State& s) {
     }
     const auto count = static_cast<std::size_t>(size);
     if (offset + count > totals.size()) throw InvalidArgument("ADWIN state: row sizes exceed the bucket arrays");
-    Row row;
-    row.total.assign(totals.begin() + offset, totals.begin() + offset + count);
-    row.variance.assign(variances.begin() + offset, variances.begin() + offset + count);
+    Row row = new_row();
+    for (std::size_t k = 0; k < count; ++k) push(row, totals[offset + k], variances[offset + k]);
     rows.push_back(std::move(row));
     offset += count;
   }

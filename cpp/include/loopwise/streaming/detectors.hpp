@@ -73,15 +73,26 @@ class Adwin : public Detector {
   void restore(const State& s) override;
 
  private:
-  /// One row of the histogram: buckets of 2^row values, oldest first.
+  /// One row of the histogram: buckets of 2^row values in a ring of max_buckets + 1 slots.
   struct Row {
     std::vector<double> total;
     std::vector<double> variance;
+    std::size_t head = 0;   ///< slot of the oldest bucket
+    std::size_t count = 0;  ///< buckets in the row
   };
+  /// Slot of the k-th oldest bucket of a row.
+  std::size_t slot(const Row& row, std::size_t k) const {
+    const std::size_t i = row.head + k;
+    return i >= row.total.size() ? i - row.total.size() : i;
+  }
+  Row new_row() const;
+  void push(Row& row, double total, double variance) const;
+  void pop(Row& row, std::size_t n) const;
   void insert(double value);
   void compress();
   double drop_oldest();
   bool detect();
+  bool surely_no_cut(double n0, double n1, double u0, double u1) const;
   bool cut(double n0, double n1, double mean_gap) const;
 
   double delta_;
@@ -89,7 +100,8 @@ class Adwin : public Detector {
   std::vector<Row> rows_;  ///< rows_[0] holds single values (newest); the last row the oldest
   double total_ = 0.0, variance_ = 0.0, width_ = 0.0;
   double tick_ = 0.0, n_detections_ = 0.0;
-  double delta_prime_ = 0.0;  ///< log(2 log(width) / delta), cached per detection pass
+  double delta_prime_ = 0.0;      ///< log(2 log(width) / delta), cached per detection pass
+  double window_variance_ = 0.0;  ///< variance / width, cached per detection pass
 };
 
 /// Page-Hinkley test for a change in the mean (Page 1954), with a fading factor.
