@@ -1,0 +1,228 @@
+// Sequential updates of online linear learners. Each sample is one optimiser step, in the
+// order given: the point of learning in C++ is that a batch from Python is not averaged
+// into a single step (as river's learn_many does) but applied sample by sample.
+#include "loopwise/learn/linear.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "loopwise/common/error.hpp"
+
+namespace loopwise::learn {
+
+namespace {
+
+double sigmoid(double z) {
+  // Two branches so that exp never overflows.
+  if (z >= 0.0) return 1.0 / (1.0 + std::exp(-z));
+  const double e = std::exp(z);
+  return e / (1.0 + e);
+}
+
+void check_finite(double value, const char* name) {
+  if (!std::isfinite(value)) throw InvalidArgument(std::string(name) + " must be finite");
+}
+
+/// One optimiser step on parameter p with gradient g; m and v are its moments.
+inline void step(const LinearConfig& c, double lr, double t1, double g, double& p, double& m, double& v) {
+  switch (c.optimizer) {
+    case Optimizer::Sgd:
+      p -= lr * g;
+      break;
+    case Optimizer::Adagrad:
+      v += g * g;
+      p -= lr * g / (std::sqrt(v) + c.epsilon);
+      break;
+    case Optimizer::Adam: {
+      m = c.beta1 * m + (1.0 - c.beta1) * g;
+      v = c.beta2 * v + (1.0 - c.beta2) * g * g;
+      const double m_hat = m / (1.0 - std::pow(c.beta1, t1));
+      const double v_hat = v / (1.0 - std::pow(c.beta2, t1));
+      p -= lr * m_hat / (std::sqrt(v_hat) + c.epsilon);
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+void validate(const LinearConfig& c) {
+  if (!(c.eta0 > 0.0) || !std::isfinite(c.eta0)) throw InvalidArgument("eta0 must be a positive finite number");
+  if (!(c.power_t >= 0.0)) throw InvalidArgument("power_t must be >= 0");
+  if (!(c.l2 >= 0.0) || !std::isfinite(c.l2)) throw InvalidArgument("alpha (L2 strength) must be >= 0");
+  if (!(c.l1 >= 0.0) || !std::isfinite(c.l1)) throw InvalidArgument("l1 must be >= 0");
+  if (!(c.huber_epsilon > 0.0)) throw InvalidArgument("epsilon (Huber) must be > 0");
+  if (!(c.beta1 >= 0.0 && c.beta1 < 1.0)) throw InvalidArgument("beta1 must be in [0, 1)");
+  if (!(c.beta2 >= 0.0 && c.beta2 < 1.0)) throw InvalidArgument("beta2 must be in [0, 1)");
+  if (!(c.epsilon > 0.0)) throw InvalidArgument("epsilon must be > 0");
+  if (!(c.prox >= 0.0) || !std::isfinite(c.prox)) throw InvalidArgument("prox must be >= 0");
+}
+
+void learn_sequential(const LinearConfig& c, LinearState& s, MatrixView<double> X, const double* y,
+                      const double* sample_weight, const std::int64_t* order, std::int64_t n_order) {
+  validate(c);
+  const std::int64_t d = s.n_features, K = s.n_outputs;
+  const bool classifier = c.loss == Loss::Logistic || c.loss == Loss::Hinge;
+  if (X.cols != d) throw InvalidArgument("X has " + std::to_string(X.cols) + " features, the model " + std::to_string(d));
+  if (K < 1) throw InvalidArgument("the model needs at least one output");
+  if (!s.coef || !s.intercept || !s.moment1 || !s.moment2 || !s.scaler || !s.n_updates) {
+    throw InvalidArgument("learner state is incomplete");
+  }
+  if (classifier) {
+    if (s.n_classes < 2) throw InvalidArgument("a classifier needs at least two classes");
+    const std::int64_t expected = s.n_classes == 2 ? 1 : s.n_classes;
+    if (K != expected) throw InvalidArgument("number of outputs does not match the number of classes");
+    if (c.class_weight != ClassWeight::None && !s.class_counts) throw InvalidArgument("class counts missing");
+    if (c.class_weight == ClassWeight::Given && !s.class_weights) throw InvalidArgument("class weights missing");
+  } else if (K != 1) {
+    throw InvalidArgument("a regressor has one output");
+  }
+  if (c.prox > 0.0 && !s.anchor_coef) throw InvalidArgument("prox > 0 needs an anchor");
+  const std::int64_t n = order ? n_order : X.rows;
+  // Validate everything up front so a bad row never leaves a half-updated model.
+  for (std::int64_t r = 0; r < n; ++r) {
+    const std::int64_t i = order ? order[r] : r;
+    if (i < 0 || i >= X.rows) throw IndexError("row order index out of range");
+  }
+  for (std::int64_t i = 0; i < X.rows; ++i) {
+    for (std::int64_t j = 0; j < d; ++j) check_finite(X(i, j), "X");
+    check_finite(y[i], "y");
+    if (classifier) {
+      if (y[i] < 0.0 || y[i] >= static_cast<double>(s.n_classes) || y[i] != std::floor(y[i])) {
+        throw IndexError("class index out of range");
+      }
+    }
+    if (sample_weight && (!std::isfinite(sample_weight[i]) || sample_weight[i] < 0.0)) {
+      throw InvalidArgument("sample_weight must be finite and >= 0");
+    }
+  }
+
+  std::vector<double> z(static_cast<std::size_t>(d)), out(static_cast<std::size_t>(K)), g(static_cast<std::size_t>(K));
+  double* mean = s.scaler;
+  double* m2 = s.scaler + d;
+  double& count = s.scaler[2 * d];
+  for (std::int64_t r = 0; r < n; ++r) {
+    const std::int64_t i = order ? order[r] : r;
+    const double* x = X.row(i);
+    // Online standardisation: the statistics include the current sample (Welford).
+    if (c.standardize) {
+      count += 1.0;
+      for (std::int64_t j = 0; j < d; ++j) {
+        const double delta = x[j * X.col_stride] - mean[j];
+        mean[j] += delta / count;
+        m2[j] += delta * (x[j * X.col_stride] - mean[j]);
+        const double var = m2[j] / count;
+        z[j] = var > 0.0 ? (x[j * X.col_stride] - mean[j]) / std::sqrt(var) : 0.0;
+      }
+    } else {
+      for (std::int64_t j = 0; j < d; ++j) z[j] = x[j * X.col_stride];
+    }
+    for (std::int64_t k = 0; k < K; ++k) {
+      double acc = s.intercept[k];
+      const double* w = s.coef + k * d;
+      for (std::int64_t j = 0; j < d; ++j) acc += w[j] * z[j];
+      out[k] = acc;
+    }
+    double weight = sample_weight ? sample_weight[i] : 1.0;
+    const auto label = classifier ? static_cast<std::int64_t>(y[i]) : 0;
+    if (classifier && c.class_weight != ClassWeight::None) {
+      s.class_counts[label] += 1.0;
+      if (c.class_weight == ClassWeight::Given) {
+        weight *= s.class_weights[label];
+      } else {
+        double seen = 0.0;
+        for (std::int64_t k = 0; k < s.n_classes; ++k) seen += s.class_counts[k];
+        weight *= seen / (static_cast<double>(s.n_classes) * s.class_counts[label]);
+      }
+    }
+    // d loss / d output.
+    switch (c.loss) {
+      case Loss::Logistic:
+        if (K == 1) {
+          g[0] = sigmoid(out[0]) - (label == 1 ? 1.0 : 0.0);
+        } else {
+          const double top = *std::max_element(out.begin(), out.end());
+          double total = 0.0;
+          for (std::int64_t k = 0; k < K; ++k) total += (g[k] = std::exp(out[k] - top));
+          for (std::int64_t k = 0; k < K; ++k) g[k] = g[k] / total - (k == label ? 1.0 : 0.0);
+        }
+        break;
+      case Loss::Hinge:
+        for (std::int64_t k = 0; k < K; ++k) {
+          const double sign = (K == 1 ? label == 1 : label == k) ? 1.0 : -1.0;
+          g[k] = sign * out[k] < 1.0 ? -sign : 0.0;
+        }
+        break;
+      case Loss::Squared:
+        g[0] = out[0] - y[i];
+        break;
+      case Loss::Huber: {
+        const double residual = out[0] - y[i];
+        g[0] = std::fabs(residual) <= c.huber_epsilon ? residual : (residual > 0 ? c.huber_epsilon : -c.huber_epsilon);
+        break;
+      }
+    }
+    const double t = *s.n_updates;
+    const double lr = c.schedule == Schedule::Constant ? c.eta0 : c.eta0 / std::pow(t + 1.0, c.power_t);
+    const double t1 = t + 1.0;
+    for (std::int64_t k = 0; k < K; ++k) {
+      const double gk = weight * g[k];
+      double* w = s.coef + k * d;
+      double* m = s.moment1 + k * (d + 1);
+      double* v = s.moment2 + k * (d + 1);
+      for (std::int64_t j = 0; j < d; ++j) {
+        double grad = gk * z[j] + c.l2 * w[j];
+        if (c.prox > 0.0) grad += 2.0 * c.prox * (w[j] - s.anchor_coef[k * d + j]);
+        step(c, lr, t1, grad, w[j], m[j], v[j]);
+        // L1 as a proximal (soft-threshold) step, which keeps exact zeros.
+        if (c.l1 > 0.0) w[j] = w[j] > 0.0 ? std::max(w[j] - lr * c.l1, 0.0) : std::min(w[j] + lr * c.l1, 0.0);
+      }
+      if (c.fit_intercept) {
+        double grad = gk;
+        if (c.prox > 0.0 && s.anchor_intercept) grad += 2.0 * c.prox * (s.intercept[k] - s.anchor_intercept[k]);
+        step(c, lr, t1, grad, s.intercept[k], m[d], v[d]);
+      }
+    }
+    *s.n_updates = t1;
+  }
+}
+
+void rls_sequential(double* theta, double* P, std::int64_t p, bool fit_intercept, double forgetting,
+                    MatrixView<double> X, const double* y, const double* sample_weight) {
+  if (!(forgetting > 0.0 && forgetting <= 1.0)) throw InvalidArgument("forgetting must be in (0, 1]");
+  const std::int64_t d = fit_intercept ? p - 1 : p;
+  if (X.cols != d) throw InvalidArgument("X has " + std::to_string(X.cols) + " features, the model " + std::to_string(d));
+  for (std::int64_t i = 0; i < X.rows; ++i) {
+    for (std::int64_t j = 0; j < d; ++j) check_finite(X(i, j), "X");
+    check_finite(y[i], "y");
+    if (sample_weight && (!std::isfinite(sample_weight[i]) || sample_weight[i] < 0.0)) {
+      throw InvalidArgument("sample_weight must be finite and >= 0");
+    }
+  }
+  std::vector<double> x(static_cast<std::size_t>(p)), Px(static_cast<std::size_t>(p));
+  for (std::int64_t i = 0; i < X.rows; ++i) {
+    for (std::int64_t j = 0; j < d; ++j) x[j] = X(i, j);
+    if (fit_intercept) x[d] = 1.0;
+    const double w = sample_weight ? sample_weight[i] : 1.0;
+    if (w == 0.0 && forgetting == 1.0) continue;
+    double xPx = 0.0, prediction = 0.0;
+    for (std::int64_t a = 0; a < p; ++a) {
+      double acc = 0.0;
+      for (std::int64_t b = 0; b < p; ++b) acc += P[a * p + b] * x[b];
+      Px[a] = acc;
+      xPx += x[a] * acc;
+      prediction += theta[a] * x[a];
+    }
+    // Sherman-Morrison update of P = (sum lambda^(n-i) w_i x_i x_i' + lambda^n alpha I)^-1.
+    const double denominator = forgetting + w * xPx;
+    const double residual = y[i] - prediction;
+    for (std::int64_t a = 0; a < p; ++a) theta[a] += w * Px[a] / denominator * residual;
+    for (std::int64_t a = 0; a < p; ++a) {
+      for (std::int64_t b = 0; b < p; ++b) P[a * p + b] = (P[a * p + b] - w * Px[a] * Px[b] / denominator) / forgetting;
+    }
+  }
+}
+
+}  // namespace loopwise::learn

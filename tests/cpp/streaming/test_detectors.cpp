@@ -1,0 +1,115 @@
+// Streaming detectors: detections on known change points, state round-trips, CPython RNG.
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "loopwise/common/error.hpp"
+#include "loopwise/streaming/detectors.hpp"
+
+namespace st = loopwise::streaming;
+
+namespace {
+
+std::vector<double> shifted_stream(unsigned seed, int n_before, int n_after, double shift) {
+  std::mt19937_64 gen(seed);
+  std::normal_distribution<double> noise(0.0, 0.3);
+  std::vector<double> values;
+  for (int i = 0; i < n_before + n_after; ++i) values.push_back(noise(gen) + (i >= n_before ? shift : 0.0));
+  return values;
+}
+
+std::vector<double> error_stream(unsigned seed, int n_before, int n_after, double p0, double p1) {
+  std::mt19937_64 gen(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  std::vector<double> values;
+  for (int i = 0; i < n_before + n_after; ++i) values.push_back(u(gen) < (i >= n_before ? p1 : p0) ? 1.0 : 0.0);
+  return values;
+}
+
+std::vector<std::unique_ptr<st::Detector>> all_detectors() {
+  std::vector<std::unique_ptr<st::Detector>> d;
+  d.push_back(std::make_unique<st::Adwin>(0.002, 32, 5, 5, 10));
+  d.push_back(std::make_unique<st::PageHinkley>(30, 0.005, 20.0, 0.9999, 2));
+  d.push_back(std::make_unique<st::Kswin>(0.005, 100, 30, std::vector<std::uint32_t>{42u}, std::vector<double>{}));
+  d.push_back(std::make_unique<st::Ddm>(30, 2.0, 3.0));
+  d.push_back(std::make_unique<st::Eddm>(30, 0.95, 0.9));
+  d.push_back(std::make_unique<st::HddmA>(0.001, 0.005, true));
+  d.push_back(std::make_unique<st::HddmW>(0.001, 0.005, 0.05, true));
+  return d;
+}
+
+}  // namespace
+
+TEST(Detectors, DetectAShiftSoonAfterTheChange) {
+  const auto values = shifted_stream(1, 2000, 2000, 2.0);
+  const auto errors = error_stream(2, 2000, 2000, 0.1, 0.6);
+  auto detectors = all_detectors();
+  for (std::size_t k = 0; k < detectors.size(); ++k) {
+    const auto& stream = k < 3 ? values : errors;
+    auto drifts = detectors[k]->update_many(stream.data(), static_cast<std::int64_t>(stream.size()), 1, nullptr);
+    std::vector<std::int64_t> after;
+    for (auto i : drifts) {
+      if (i >= 2000) after.push_back(i);
+    }
+    ASSERT_FALSE(after.empty()) << "detector " << k;
+    EXPECT_LT(after.front(), 2400) << "detector " << k;
+  }
+}
+
+TEST(Detectors, StateRoundTripContinuesIdentically) {
+  const auto values = shifted_stream(3, 1500, 1500, 1.5);
+  const auto errors = error_stream(4, 1500, 1500, 0.1, 0.5);
+  auto reference = all_detectors();
+  auto first = all_detectors();
+  auto second = all_detectors();
+  for (std::size_t k = 0; k < reference.size(); ++k) {
+    const auto& stream = k < 3 ? values : errors;
+    const auto n = static_cast<std::int64_t>(stream.size());
+    const auto whole = reference[k]->update_many(stream.data(), n, 1, nullptr);
+    auto head = first[k]->update_many(stream.data(), 1600, 1, nullptr);
+    second[k]->load(first[k]->state());
+    for (auto i : second[k]->update_many(stream.data() + 1600, n - 1600, 1, nullptr)) head.push_back(i + 1600);
+    EXPECT_EQ(head, whole) << "detector " << k;
+  }
+}
+
+TEST(Detectors, ResetForgetsTheStream) {
+  const auto values = shifted_stream(5, 500, 500, 3.0);
+  st::Adwin adwin(0.002, 32, 5, 5, 10);
+  const auto first = adwin.update_many(values.data(), 1000, 1, nullptr);
+  adwin.reset();
+  EXPECT_EQ(adwin.width(), 0.0);
+  EXPECT_EQ(adwin.update_many(values.data(), 1000, 1, nullptr), first);
+}
+
+TEST(Detectors, RejectBadParametersAndStates) {
+  EXPECT_THROW(st::Adwin(0.0, 32, 5, 5, 10), loopwise::InvalidArgument);
+  EXPECT_THROW(st::Adwin(0.002, 0, 5, 5, 10), loopwise::InvalidArgument);
+  EXPECT_THROW(st::PageHinkley(30, 0.005, 50.0, 0.9999, 7), loopwise::InvalidArgument);
+  EXPECT_THROW(st::Kswin(0.005, 30, 30, {1u}, {}), loopwise::InvalidArgument);
+  EXPECT_THROW(st::Eddm(30, 0.5, 0.9), loopwise::InvalidArgument);
+  EXPECT_THROW(st::HddmW(0.001, 0.005, 1.5, false), loopwise::InvalidArgument);
+  st::Adwin adwin(0.002, 32, 5, 5, 10);
+  auto state = adwin.state();
+  state["row_sizes"] = {99.0};
+  EXPECT_THROW(adwin.load(state), loopwise::InvalidArgument);
+  state.erase("row_sizes");
+  EXPECT_THROW(adwin.load(state), loopwise::InvalidArgument);
+  st::Kswin kswin(0.005, 100, 30, {1u}, {});
+  auto kstate = kswin.state();
+  kstate["rng"].pop_back();
+  EXPECT_THROW(kswin.load(kstate), loopwise::InvalidArgument);
+}
+
+TEST(PyRandom, MatchesCPython) {
+  // Values printed by CPython: random.Random(42).getrandbits(32) and .sample(range(...), 5).
+  st::PyRandom rng;
+  rng.seed({42u});
+  EXPECT_EQ(rng.next_u32(), 2746317213u);
+  rng.seed({42u});
+  EXPECT_EQ(rng.sample(70, 5), (std::vector<std::int64_t>{14, 3, 35, 31, 28}));
+  rng.seed({3u, 256u});  // 2**40 + 3
+  EXPECT_EQ(rng.sample(1000, 5), (std::vector<std::int64_t>{225, 62, 562, 853, 96}));
+}
