@@ -1,5 +1,6 @@
-"""Explanations: TreeSHAP for tree ensembles, model-agnostic explainers, and the shared
-``Explanation`` result object with its plots.
+"""Explanations: TreeSHAP for tree ensembles, model-agnostic explainers (KernelSHAP,
+permutation and exact SHAP, linear SHAP, LIME, surrogate trees), background helpers and
+the shared ``Explanation`` result object with its plots.
 
 Examples
 --------
@@ -10,7 +11,20 @@ Examples
 
 from __future__ import annotations
 
+from .background import Background, kmeans, sample
+from .exact import ExactExplainer
 from .explanation import Explanation
+from .kernel import KernelExplainer
+from .permutation import PermutationExplainer
 from .tree import TreeExplainer
 
-__all__ = ["Explanation", "TreeExplainer"]
+__all__ = [
+    "Background",
+    "ExactExplainer",
+    "Explanation",
+    "KernelExplainer",
+    "PermutationExplainer",
+    "TreeExplainer",
+    "kmeans",
+    "sample",
+]
