@@ -15,7 +15,10 @@ from .background import Background, kmeans, sample
 from .exact import ExactExplainer
 from .explanation import Explanation
 from .kernel import KernelExplainer
+from .lime import LimeExplanation, LimeTabular
+from .linear import LinearExplainer
 from .permutation import PermutationExplainer
+from .surrogate import SurrogateTree, surrogate_tree
 from .tree import TreeExplainer
 
 __all__ = [
@@ -23,8 +26,13 @@ __all__ = [
     "ExactExplainer",
     "Explanation",
     "KernelExplainer",
+    "LimeExplanation",
+    "LimeTabular",
+    "LinearExplainer",
     "PermutationExplainer",
+    "SurrogateTree",
     "TreeExplainer",
     "kmeans",
     "sample",
+    "surrogate_tree",
 ]
