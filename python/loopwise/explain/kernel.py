@@ -172,7 +172,7 @@ class KernelExplainer(CoalitionExplainer):
         --------
         >>> import numpy as np
         >>> explainer = KernelExplainer(lambda X: 2 * X[:, 0] - X[:, 1], np.zeros((1, 2)))
-        >>> explainer([[1.0, 1.0]]).values.tolist()
+        >>> explainer([[1.0, 1.0]]).values.round(9).tolist()
         [[2.0, -1.0]]
         """
         budget = self._budget(nsamples)

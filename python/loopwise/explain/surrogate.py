@@ -42,8 +42,8 @@ class SurrogateTree:
     def __init__(self, tree: Any, task: str, fidelity: float, train_fidelity: float, feature_names: list[str]) -> None:
         self.tree = tree
         self.task = task
-        self.fidelity = fidelity
-        self.train_fidelity = train_fidelity
+        self.fidelity = float(fidelity)
+        self.train_fidelity = float(train_fidelity)
         self.feature_names = feature_names
 
     def rules(self) -> str:
@@ -135,7 +135,7 @@ def surrogate_tree(
     >>> import numpy as np
     >>> X = np.random.default_rng(0).normal(size=(300, 3))
     >>> s = surrogate_tree(lambda Z: 2 * Z[:, 0] + (Z[:, 1] > 0), X, max_depth=3)
-    >>> s.fidelity > 0.7
+    >>> bool(s.fidelity > 0.7)
     True
     """
     from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
