@@ -13,7 +13,8 @@ from .. import _core
 from .._input import as_matrix, feature_names_of
 from .._random import RandomState, resolve_seed
 from .background import _template
-from ._sandwich import _frame
+from ._sandwich import ModelFunction, _frame
+from .background import Background
 
 __all__ = ["LimeTabular", "LimeExplanation"]
 
@@ -227,6 +228,9 @@ class LimeTabular:
         self.random_state = random_state
         self._seed = resolve_seed(random_state)
         self.n_features = m
+        # Rows a native shortcut for predict_fn must reproduce before it is trusted.
+        self._check_rows = Background(data[: min(n, 64)], np.ones(min(n, 64)), matrix.feature_names, self.template)
+        self._native_cache: dict = {}
         labels = None
         if discretize_continuous and discretizer == "entropy":
             if training_labels is None:
@@ -363,10 +367,31 @@ class LimeTabular:
             category[j] = float(np.searchsorted(cuts, row[j]))
         return _core.lime_sample(self._features, row, category, num_samples, self.sample_around_instance, seed)
 
+    def _native(self, predict_fn: Callable) -> Optional[ModelFunction]:
+        """A C++ evaluator for ``predict_fn`` when it is a tree/linear model's method (checked)."""
+        key = id(predict_fn)
+        cached = self._native_cache.get(key)
+        if cached is not None and cached[0] is predict_fn:
+            return cached[1]
+        function: Optional[ModelFunction] = None
+        if getattr(predict_fn, "__self__", None) is not None or type(predict_fn).__name__ == "TreeEnsemble":
+            try:
+                candidate = ModelFunction(predict_fn, self._check_rows, None)
+                function = candidate if candidate.native else None
+            except (TypeError, ValueError):
+                function = None
+        self._native_cache = {key: (predict_fn, function)}
+        return function
+
     def _predict(self, predict_fn: Callable, inverse: np.ndarray) -> np.ndarray:
-        argument = inverse if self.template is None else _frame(inverse, self.template)
+        native = self._native(predict_fn)
         try:
-            out = np.asarray(predict_fn(argument), dtype=np.float64)
+            if native is not None:
+                out = native(inverse)
+                out = out[:, 0] if self.mode == "regression" and out.shape[1] == 1 else out
+            else:
+                argument = inverse if self.template is None else _frame(inverse, self.template)
+                out = np.asarray(predict_fn(argument), dtype=np.float64)
         except (TypeError, ValueError) as error:
             if not callable(predict_fn):
                 raise TypeError(f"predict_fn must be callable, got {type(predict_fn).__name__}") from None

@@ -229,3 +229,15 @@ def test_bad_inputs(data):
         lime.explain(data[0], classifier, labels=(7,))
     with pytest.raises(TypeError, match="predict_fn"):
         lime.explain(data[0], "not callable")
+
+
+def test_native_tree_model_gives_the_same_explanation(data):
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    model = GradientBoostingRegressor(n_estimators=20, random_state=0).fit(data, regression_model(data))
+    lime = LimeTabular(data, mode="regression", random_state=0)
+    assert lime._native(model.predict) is not None
+    native = lime.explain(data[0], model.predict, num_features=4)
+    opaque = lime.explain(data[0], lambda Z: model.predict(Z), num_features=4)
+    assert [j for j, _ in native.local_exp[0]] == [j for j, _ in opaque.local_exp[0]]
+    np.testing.assert_allclose([w for _, w in native.local_exp[0]], [w for _, w in opaque.local_exp[0]], rtol=1e-9)
