@@ -8,6 +8,7 @@
 #include "common.hpp"
 #include "loopwise/common/threading.hpp"
 #include "loopwise/explain/agnostic.hpp"
+#include "loopwise/model/tree_ensemble.hpp"
 
 namespace py = pybind11;
 using loopwise::InvalidArgument;
@@ -48,6 +49,28 @@ py::array_t<T> coalition_rows(const CArray<T>& X, const CArray<T>& background, c
     py::gil_scoped_release release;
     ThreadLease lease(n_jobs);
     ex::coalition_rows(x, bg, m, n_masks, begin, end, data, lease.count());
+  }
+  return out;
+}
+
+template <class T>
+py::array_t<double> tree_values(const loopwise::model::TreeEnsemble& e, const CArray<T>& X, const CArray<T>& background,
+                                const CArray<double>& weights, const CArray<std::uint8_t>& masks, int n_jobs) {
+  auto x = matrix_view(X, "X");
+  auto bg = matrix_view(background, "background");
+  if (x.cols != e.n_features() || bg.cols != e.n_features())
+    throw InvalidArgument("X and background need one column per model feature");
+  if (weights.ndim() != 1 || weights.shape(0) != bg.rows) throw InvalidArgument("weights need one value per background row");
+  if (masks.ndim() != 2 || masks.shape(1) != x.cols) throw InvalidArgument("masks must have one column per feature");
+  const std::int64_t n_masks = masks.shape(0);
+  py::array_t<double> out({x.rows, n_masks, e.n_outputs()});
+  double* data = out.mutable_data();
+  const double* w = weights.data();
+  const std::uint8_t* m = masks.data();
+  {
+    py::gil_scoped_release release;
+    ThreadLease lease(n_jobs);
+    ex::tree_coalition_values(e, x, bg, w, m, n_masks, data, lease.count());
   }
   return out;
 }
@@ -220,6 +243,11 @@ void bind_agnostic(py::module_& m) {
         return chosen;
       },
       py::arg("X"), py::arg("y"), py::arg("weights"), py::arg("num_features"), py::arg("forward"));
+
+  m.def("tree_coalition_values", &tree_values<double>, py::arg("ensemble"), py::arg("X"), py::arg("background"),
+        py::arg("weights"), py::arg("masks"), py::arg("n_jobs"));
+  m.def("tree_coalition_values", &tree_values<float>, py::arg("ensemble"), py::arg("X"), py::arg("background"),
+        py::arg("weights"), py::arg("masks"), py::arg("n_jobs"));
 
   m.def("normal_quantile", &ex::normal_quantile, py::arg("p"));
 }

@@ -146,3 +146,21 @@ def lime_select(
     forward: bool,
 ) -> list[int]: ...
 def normal_quantile(p: float) -> float: ...
+@overload
+def tree_coalition_values(
+    ensemble: TreeEnsemble,
+    X: npt.NDArray[np.float64],
+    background: npt.NDArray[np.float64],
+    weights: npt.NDArray[np.float64],
+    masks: npt.NDArray[np.uint8],
+    n_jobs: int,
+) -> npt.NDArray[np.float64]: ...
+@overload
+def tree_coalition_values(
+    ensemble: TreeEnsemble,
+    X: npt.NDArray[np.float32],
+    background: npt.NDArray[np.float32],
+    weights: npt.NDArray[np.float64],
+    masks: npt.NDArray[np.uint8],
+    n_jobs: int,
+) -> npt.NDArray[np.float64]: ...

@@ -77,9 +77,13 @@ class ModelFunction:
         self.n_jobs = n_jobs
         self.n_outputs: Optional[int] = None
         self.native: Optional[str] = None
+        # Set when the function is a tree ensemble's raw margin: coalition values then come
+        # from the trees directly (_core.tree_coalition_values), with no synthetic rows.
+        self.margin_of: Any = None
         self._native: Optional[Callable[[np.ndarray], np.ndarray]] = None
         if isinstance(model, TreeEnsemble):
             self.native = "TreeEnsemble"
+            self.margin_of = model
             float32 = bool(model._fields["float32_inputs"])
             self._native = lambda rows: model._core.predict(
                 rows.astype(np.float32) if float32 else rows, resolve_n_jobs(self.n_jobs)
@@ -132,6 +136,8 @@ class ModelFunction:
         if np.allclose(fast, reference, rtol=1e-9, atol=1e-9 * (1.0 + np.abs(reference).max())):
             self._native = candidate
             self.native = name
+            if name == "TreeEnsemble" and method == "predict":
+                self.margin_of = ensemble
 
     # ------------------------------------------------------------------ evaluation
     def _call_python(self, rows: np.ndarray) -> np.ndarray:
@@ -228,6 +234,12 @@ class CoalitionExplainer:
         per_call = max(1, self.chunk_size // B)  # coalitions per model call
         if nc == 0 or n == 0:
             return out
+        ensemble = self._f.margin_of
+        if ensemble is not None and self.n_features <= 64:
+            values = _core.tree_coalition_values(
+                ensemble._core, rows, self.background.data, weights, np.ascontiguousarray(masks[begin:end]), n_jobs
+            )
+            return self._link(values)
         if nc <= per_call:
             group = max(1, per_call // nc)
             for i0 in range(0, n, group):

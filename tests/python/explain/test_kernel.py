@@ -285,3 +285,24 @@ def test_lazy_top_level_export():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert "KernelExplainer" in repr(KernelExplainer(lambda Z: Z.sum(1), np.zeros((1, 2))))
+
+
+def test_tree_margin_path_for_multiclass_ensembles():
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(300, 6))
+    y = np.digitize(X[:, 0] + X[:, 1] * X[:, 2], [-0.5, 0.5])
+    model = GradientBoostingClassifier(n_estimators=15, max_depth=3, random_state=0).fit(X, y)
+    ensemble = TreeEnsemble.from_model(model)
+    kernel = KernelExplainer(ensemble, X[:8], random_state=0)
+    assert kernel._f.margin_of is ensemble
+    ours = kernel(X[:3])
+    tree = TreeExplainer(model, X[:8])(X[:3])
+    np.testing.assert_allclose(ours.values, tree.values, atol=1e-9)
+    exact_rows = ExactExplainer(lambda Z: ensemble.predict(Z), X[:8])(X[:3]).values
+    np.testing.assert_allclose(ours.values, exact_rows, atol=1e-9)
+    # probabilities go through predict_proba on synthetic rows (natively evaluated too)
+    proba = KernelExplainer(model.predict_proba, X[:8], random_state=0)
+    assert proba._f.native == "TreeEnsemble" and proba._f.margin_of is None
+    np.testing.assert_allclose(proba(X[:3]).output(), model.predict_proba(X[:3]), atol=1e-9)
