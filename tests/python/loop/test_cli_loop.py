@@ -27,7 +27,7 @@ def test_demo_then_check_step_report(tmp_path, capsys):
     assert main(["step", loop_dir, "--key", "cli-1"]) == 0
     first = json.loads(capsys.readouterr().out)
     assert main(["step", loop_dir, "--key", "cli-1"]) == 0
-    assert json.loads(capsys.readouterr().out) == first  # idempotent per key
+    assert json.loads(capsys.readouterr().out) == {**first, "repeated": True}  # idempotent per key
 
     html = tmp_path / "again.html"
     assert main(["report", loop_dir, "--html", str(html)]) == 0

@@ -41,7 +41,8 @@ def _train_regressor(X, y, sample_weight=None):
 
 def _simulate(tmp_path, *, kind, task, n_samples=9000, batch=500, delay=1, policy=None, seed=0, trusted=False):
     """Serve a stream through the loop; return served predictions, truth and the frozen model's."""
-    stream = make_drifting_stream(n_samples=n_samples, kind=kind, task=task, change_points=[n_samples // 3],
+    stream = make_drifting_stream(n_samples=n_samples, kind=kind, task=task,
+                                  change_points=None if kind == "none" else [n_samples // 3],
                                   width=1000, random_state=seed)
     train = _train_classifier if task == "classification" else _train_regressor
     warmup = 2 * batch
