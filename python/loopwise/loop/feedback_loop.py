@@ -534,7 +534,12 @@ class FeedbackLoop:
     def _gate_options(self) -> dict:
         """The policy's gate settings over defaults that fit the task (a paired test per task)."""
         regression = self._state.get("metric_name") in ("rmse", "mae")
-        defaults = {"test": "bootstrap" if regression else "mcnemar", "random_state": self.random_state}
+        defaults: dict = {"test": "bootstrap" if regression else "mcnemar", "random_state": self.random_state}
+        # The loop's declared slices and sensitive columns are guardrails of every gate.
+        if self.slices:
+            defaults["slices"] = list(self.slices)
+        if self.sensitive and not regression:
+            defaults["sensitive"] = list(self.sensitive)
         return {**defaults, **self.policy.gate}
 
     def promote(self, version: int, *, reason: str = "manual promotion") -> None:
