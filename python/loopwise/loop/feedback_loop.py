@@ -290,14 +290,8 @@ class FeedbackLoop:
 
     def _current(self) -> pd.DataFrame:
         """The newest logged rows (labelled or not) as one frame with metadata."""
-        frames = []
-        for records in (self._labeled(), self.store.unlabeled()):
-            if len(records):
-                frames.append(records.to_frame())
-        if not frames:
-            return pd.DataFrame()
-        current = pd.concat(frames, ignore_index=True).sort_values("timestamp", kind="stable")
-        return current.tail(self.monitor_rows).reset_index(drop=True)
+        records = self.store.records(last=self.monitor_rows)
+        return records.to_frame().reset_index(drop=True) if len(records) else pd.DataFrame()
 
     def check(self) -> Status:
         """Look at the loop now: drift, performance, fairness, the error-stream detector.

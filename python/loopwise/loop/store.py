@@ -875,8 +875,10 @@ class FeedbackStore:
             raise ValueError(f"sources must be a non-empty subset of {list(SOURCES)}, got {list(sources)}")
         return list(sources)
 
-    def _read(self, mode: str, lower: Optional[int], upper: Optional[int], sources: list[str]) -> pd.DataFrame:
-        """Predictions in ``[lower, upper)`` with their effective labels.
+    def _read(self, mode: str, lower: Optional[int], upper: Optional[int], sources: list[str],
+              last: Optional[int] = None) -> pd.DataFrame:
+        """Predictions in ``[lower, upper)`` (only the newest ``last`` of them, if given) with
+        their effective labels.
 
         The label join runs in Python over two sequential scans: one over the predictions and
         one over the labels of the same prediction-time range (labels keep their prediction's
@@ -890,10 +892,17 @@ class FeedbackStore:
             def scan() -> tuple[list, list]:
                 connection.execute("BEGIN")
                 try:
-                    found = connection.execute(
-                        "SELECT id, ts, model_version, prediction, proba, acted_on, features FROM predictions "
-                        f"WHERE {where} ORDER BY ts, rid", params).fetchall()
-                    marks_where, marks_params = self._where("pts", lower, upper)
+                    columns = "SELECT id, ts, model_version, prediction, proba, acted_on, features FROM predictions "
+                    label_lower = lower
+                    if last is None:
+                        found = connection.execute(f"{columns} WHERE {where} ORDER BY ts, rid", params).fetchall()
+                    else:
+                        # The newest rows through the time index, without scanning the history.
+                        found = connection.execute(f"{columns} WHERE {where} ORDER BY ts DESC, rid DESC LIMIT ?",
+                                                   [*params, int(last)]).fetchall()[::-1]
+                        if found:
+                            label_lower = max(lower if lower is not None else found[0][1], found[0][1])
+                    marks_where, marks_params = self._where("pts", label_lower, upper)
                     label_rows = connection.execute(
                         f"SELECT id, rank, label, ts, source, confidence FROM labels WHERE source IN ({marks}) "
                         f"AND {marks_where}", [*sources, *marks_params]).fetchall()
@@ -952,8 +961,16 @@ class FeedbackStore:
             frame.attrs["feature_names"] = names
         return Records(frame, frame.attrs["feature_names"])
 
-    def records(self, *, since: Any = None, until: Any = None) -> Records:
+    def records(self, *, since: Any = None, until: Any = None, last: Optional[int] = None) -> Records:
         """Every logged prediction with its effective label (None/NaN when unlabelled).
+
+        Parameters
+        ----------
+        since, until : time, optional
+            Keep predictions made in ``[since, until)`` (naive times are UTC).
+        last : int, optional
+            Only the newest ``last`` predictions (by prediction time): what a monitor looks
+            at, read without scanning the whole history.
 
         Examples
         --------
@@ -965,7 +982,9 @@ class FeedbackStore:
         [True, False]
         >>> store.close()
         """
-        frame = self._read("all", *self._bounds(since, until), list(SOURCES))
+        if last is not None and (isinstance(last, bool) or not isinstance(last, (int, np.integer)) or last < 1):
+            raise ValueError(f"last must be a positive number of rows, got {last!r}")
+        frame = self._read("all", *self._bounds(since, until), list(SOURCES), last=last)
         return Records(frame, frame.attrs["feature_names"])
 
     def unlabeled(self, *, since: Any = None, until: Any = None, sources: Any = None) -> Records:

@@ -435,3 +435,25 @@ def test_importing_the_loop_package_stays_cheap():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_records_last_is_the_tail_of_all_records(tmp_path):
+    store = FeedbackStore(tmp_path / "s.db")
+    rng = np.random.default_rng(5)
+    stamps = pd.date_range("2026-01-01", periods=300, freq="min", tz="UTC")
+    order = rng.permutation(300)  # logged out of time order
+    ids = [f"r{i}" for i in order]
+    store.log_predictions(ids, rng.normal(size=(300, 3)), rng.integers(0, 2, 300), model_version=1,
+                          timestamp=stamps[order])
+    store.add_feedback([f"r{i}" for i in range(0, 300, 3)], rng.integers(0, 2, 100))
+    everything = store.records().to_frame()
+    for last in (1, 17, 300, 1000):
+        tail = store.records(last=last).to_frame()
+        expected = everything.tail(last).reset_index(drop=True)
+        # dtypes may differ (a tail without labels has an all-missing source column); values may not
+        normal = lambda f: f.astype(object).where(f.notna(), None)  # noqa: E731
+        pd.testing.assert_frame_equal(normal(tail), normal(expected))
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="last"):
+            store.records(last=bad)
+    store.close()
