@@ -71,31 +71,81 @@ def _champion_moves(loop: Any) -> pd.DataFrame:
     return history if history is not None else pd.DataFrame(columns=["timestamp"])
 
 
+def _importance(model: Any, X: pd.DataFrame, y: np.ndarray) -> tuple[pd.Series, str]:
+    """Global importance: mean |TreeSHAP| for tree models, permutation importance otherwise."""
+    try:
+        from ..explain import TreeExplainer
+
+        values = TreeExplainer(model, progress=False)(X).mean_abs()
+        values = np.abs(values).sum(axis=1) if values.ndim == 2 else values
+        return pd.Series(values, index=list(X.columns)), "mean |SHAP| (TreeSHAP)"
+    except (TypeError, ValueError):
+        pass  # not a tree ensemble loopwise can read
+    from sklearn.inspection import permutation_importance
+
+    result = permutation_importance(model, X, y, n_repeats=3, random_state=0)
+    return pd.Series(result.importances_mean, index=list(X.columns)), "permutation importance"
+
+
+def _previous_champion(loop: Any) -> Optional[int]:
+    history = loop.registry.history("champion")
+    if history is None or not len(history):
+        return None
+    previous = history.iloc[-1].get("previous")
+    return None if previous is None or pd.isna(previous) else int(previous)
+
+
 def _explanation(loop: Any) -> str:
-    """Global importance of the champion: mean |SHAP| for tree models, else permutation importance."""
-    _, _ = loop._reference_xy()
-    labeled = loop.store.labeled()
+    """What the champion relies on, next to what its predecessor relied on (what changed)."""
+    labeled = loop.store.labeled(window=1000)
     if not len(labeled):
-        return "<p>No data to explain yet.</p>"
-    frame = labeled.to_frame().tail(1000)
+        return "<p>No labelled data to explain the champion on yet.</p>"
+    frame = labeled.to_frame()
     names = labeled.feature_names or [c for c in frame.columns if c.startswith("x")]
     X, y = frame[names], frame["label"].to_numpy()
-    champion = loop.model()
+    models = {f"champion v{loop.champion_version}": loop.model()}
+    previous = _previous_champion(loop)
+    if previous is not None:
+        models = {f"previous champion v{previous}": loop.model(previous), **models}
     try:
-        from sklearn.inspection import permutation_importance
-
-        result = permutation_importance(champion, X, y, n_repeats=3, random_state=0)
-        importance = pd.Series(result.importances_mean, index=names).sort_values(ascending=False)
-        method = "permutation importance on the newest labelled rows"
-    except Exception as error:  # a model sklearn cannot score: report, do not fail the report
+        measured = {label: _importance(model, X, y) for label, model in models.items()}
+    except Exception as error:  # a model that cannot be scored must not break the report
         return f"<p>Could not explain the champion: {html.escape(str(error))}</p>"
+    table = pd.DataFrame({label: series for label, (series, _) in measured.items()})
+    table = table.reindex(table.iloc[:, -1].abs().sort_values(ascending=False).index).head(12)
+    methods = sorted({method for _, method in measured.values()})
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(7, 0.35 * min(len(importance), 12) + 1))
-    top = importance.head(12)[::-1]
-    axis.barh(top.index, top.values, color="#3b75af")
-    axis.set_title(f"What the champion relies on ({method})")
-    return _figure_to_img(figure)
+    figure, axis = plt.subplots(figsize=(7.5, 0.4 * len(table) + 1.2))
+    positions = np.arange(len(table))[::-1]
+    height = 0.8 / table.shape[1]
+    for offset, column in enumerate(table.columns):
+        axis.barh(positions + offset * height, table[column].to_numpy(), height=height, label=column)
+    axis.set_yticks(positions + height * (table.shape[1] - 1) / 2, list(table.index))
+    axis.set_title(f"What the models rely on ({', '.join(methods)}; newest {len(X)} labelled rows)")
+    axis.legend(loc="lower right", fontsize=8)
+    note = ("<p>Bars side by side: how the promoted model's reliance on each feature differs from its "
+            "predecessor's.</p>" if previous is not None else "")
+    return _figure_to_img(figure) + note + table.to_html(float_format=lambda v: f"{v:.4g}")
+
+
+def _drift_drivers(loop: Any) -> str:
+    """Which features separate the newest logged rows from the reference (drift attribution)."""
+    from .. import drift
+
+    reference, _ = loop._reference_xy()
+    current = loop.store.records(last=loop.monitor_rows)
+    if reference is None or len(current) < 50:
+        return "<p>No reference data or too few logged rows.</p>"
+    X_current = current.to_frame()[list(reference.columns)]
+    try:
+        ranking = drift.attribute(reference, X_current, random_state=loop.random_state)
+    except Exception as error:  # attribution is advice; the report must still render
+        return f"<p>Could not attribute the drift: {html.escape(str(error))}</p>"
+    keep = [c for c in ("feature", "importance", "share", "test", "statistic", "p_value", "drifted") if c in ranking]
+    auc = ranking.attrs.get("auc")
+    lead = f"<p>Domain classifier AUC {auc:.3f} (0.5: indistinguishable).</p>" if auc is not None else ""
+    return lead + ranking[keep].head(10).to_html(index=False, float_format=lambda v: f"{v:.4g}")
 
 
 def write_report(loop: Any, path: Union[str, os.PathLike], *, status: Any) -> str:
@@ -119,7 +169,8 @@ def write_report(loop: Any, path: Union[str, os.PathLike], *, status: Any) -> st
         parts.append(status.drift_table.to_html(index=False, float_format=lambda v: f"{v:.4g}"))
     else:
         parts.append("<p>No reference data or too few logged rows.</p>")
-    parts.append("<h2>What the champion relies on</h2>" + _explanation(loop))
+    parts.append("<h2>Which features drive the drift</h2>" + _drift_drivers(loop))
+    parts.append("<h2>What the champion relies on, and what changed</h2>" + _explanation(loop))
     parts.append("<h2>Decisions</h2>")
     entries = loop.audit.entries()
     if entries is not None and len(entries):
