@@ -361,7 +361,7 @@ class FeedbackLoop:
                     if column in frame:
                         status.metric_by_slice[column] = {
                             str(value): score_arrays(g["label"].to_numpy(), g["prediction"].to_numpy(), status.metric_name)
-                            for value, g in frame.groupby(column)
+                            for value, g in frame.groupby(_slice_groups(frame[column]), observed=True)
                         }
                 for column in self.sensitive:
                     if column in frame:
@@ -628,6 +628,14 @@ class FeedbackLoop:
 
     def __repr__(self) -> str:
         return f"FeedbackLoop({self.path!r}, champion={self.registry.champion()})"
+
+
+def _slice_groups(values: pd.Series) -> np.ndarray:
+    """Groups of a slice column, by the validation gate's rule (values, or quartiles of a
+    many-valued number), so the monitor and the gate speak of the same slices."""
+    from .validation import _group_labels
+
+    return _group_labels(values.to_numpy())
 
 
 def _fairness_gaps(frame: pd.DataFrame, column: str) -> dict:
