@@ -154,7 +154,8 @@ class _SGDLinear(BaseEstimator):
 
     def _validate_Xy(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         # A fitted model accepts an empty batch in partial_fit (e.g. to declare new classes).
-        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, order="C", ensure_all_finite=True,
+        # Finiteness of X is checked by the core while it reads the rows (no extra pass).
+        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, order="C", ensure_all_finite=False,
                              y_numeric=not self._is_classifier, multi_output=False,
                              ensure_min_samples=1 if reset else 0)
         return np.ascontiguousarray(X, dtype=np.float64), np.asarray(y)

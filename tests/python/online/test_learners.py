@@ -257,6 +257,15 @@ def test_bad_inputs_name_the_argument():
     with pytest.raises(ValueError, match="NaN|nan|infinity"):
         SGDClassifier().fit(np.where(X > 1, np.nan, X), y)
     model = SGDClassifier().fit(X, y)
+    before = copy.deepcopy(model._state)
+    bad = X.copy()
+    bad[30, 1] = np.inf
+    with pytest.raises(ValueError, match=r"NaN or infinity \(row 30\)"):
+        model.partial_fit(bad, y)
+    for key, value in before.items():  # a rejected batch leaves no trace
+        np.testing.assert_array_equal(model._state[key], value)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        model.partial_fit(X, y + 0.5)
     with pytest.raises(ValueError, match="features"):
         model.partial_fit(X[:, :3], y)
     with pytest.raises(ValueError, match="features"):
