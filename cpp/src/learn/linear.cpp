@@ -178,13 +178,15 @@ void learn_sequential(const LinearConfig& c, LinearState& s, MatrixView<double> 
     const std::int64_t i = order ? order[r] : r;
     const double* x = X.row(i);
     const double* z = direct ? x : buffer.data();
-    bool finite = true;
-    for (std::int64_t j = 0; j < d; ++j) finite &= std::isfinite(x[j * X.col_stride]);
-    if (!finite) {
+    auto reject_if_not_finite = [&] {
+      bool finite = true;
+      for (std::int64_t j = 0; j < d; ++j) finite &= std::isfinite(x[j * X.col_stride]);
+      if (finite) return;
       for (auto& item : saved) std::copy(item.copy.begin(), item.copy.end(), item.data);
       throw InvalidArgument("Input X contains NaN or infinity (row " + std::to_string(i) + "); nothing was learned");
-    }
+    };
     if (c.standardize) {
+      reject_if_not_finite();  // standardising would turn NaN into 0 and hide it
       // Online standardisation: the statistics include the current sample (Welford).
       count += 1.0;
       for (std::int64_t j = 0; j < d; ++j) {
@@ -198,7 +200,14 @@ void learn_sequential(const LinearConfig& c, LinearState& s, MatrixView<double> 
     } else if (!direct) {
       for (std::int64_t j = 0; j < d; ++j) buffer[j] = x[j * X.col_stride];
     }
-    for (std::int64_t k = 0; k < K; ++k) out[k] = s.intercept[k] + dot(s.coef + k * d, z, d);
+    bool outputs_finite = true;
+    for (std::int64_t k = 0; k < K; ++k) {
+      out[k] = s.intercept[k] + dot(s.coef + k * d, z, d);
+      outputs_finite &= std::isfinite(out[k]);
+    }
+    // A NaN or infinite input makes the output non-finite (0 * inf is NaN), so finite
+    // outputs prove a finite row without reading it twice; otherwise look at the row.
+    if (!outputs_finite) reject_if_not_finite();
     double weight = sample_weight ? sample_weight[i] : 1.0;
     const auto label = classifier ? static_cast<std::int64_t>(y[i]) : 0;
     if (classifier && c.class_weight != ClassWeight::None) {
