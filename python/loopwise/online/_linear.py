@@ -252,10 +252,18 @@ class _SGDLinear(BaseEstimator):
 
     # ------------------------------------------------------- serialisation
     def _anchor_for_json(self) -> Any:
-        if self.anchor is None:
+        anchor = self.anchor
+        if anchor is None:
             return None
-        coef, intercept = self._anchor_arrays() if hasattr(self, "_state") else (np.asarray(self.anchor), None)
-        return {"coef": np.asarray(coef).tolist(), "intercept": None if intercept is None else intercept.tolist()}
+        if isinstance(anchor, _SGDLinear):
+            check_is_fitted(anchor, "_state")
+            coef, intercept = anchor._state["coef"], anchor._state["intercept"]
+        elif isinstance(anchor, Mapping):
+            coef, intercept = anchor.get("coef"), anchor.get("intercept")
+        else:
+            coef, intercept = anchor, None
+        return {"coef": np.asarray(coef, dtype=np.float64).tolist(),
+                "intercept": None if intercept is None else np.asarray(intercept, dtype=np.float64).reshape(-1).tolist()}
 
     def to_dict(self) -> dict:
         """JSON-serialisable parameters and learned state (see :meth:`from_dict`).
