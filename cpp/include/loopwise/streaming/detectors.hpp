@@ -100,6 +100,7 @@ class Adwin : public Detector {
   std::vector<Row> rows_;  ///< rows_[0] holds single values (newest); the last row the oldest
   double total_ = 0.0, variance_ = 0.0, width_ = 0.0;
   double tick_ = 0.0, n_detections_ = 0.0;
+  std::int64_t phase_ = 0;        ///< tick % clock
   double delta_prime_ = 0.0;      ///< log(2 log(width) / delta), cached per detection pass
   double window_variance_ = 0.0;  ///< variance / width, cached per detection pass
 };
