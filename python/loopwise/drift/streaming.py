@@ -84,7 +84,14 @@ class _Detector:
         return array
 
     def update(self, x: float) -> "_Detector":
-        """Consume one value and return the detector (check :attr:`drift_detected`)."""
+        """Consume one value and return the detector (check :attr:`drift_detected`).
+
+        Examples
+        --------
+        >>> detector = ADWIN()
+        >>> detector.update(0.5).drift_detected
+        False
+        """
         self._core.update(self._check_value(x))
         return self
 
@@ -101,31 +108,69 @@ class _Detector:
         Returns
         -------
         numpy.ndarray of int64, or a tuple (drifts, warnings) with ``return_warnings``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> stream = np.r_[np.zeros(500), np.ones(500)]
+        >>> PageHinkley(threshold=10).update_many(stream).tolist()
+        [510]
+        >>> drifts, warnings = DDM().update_many(stream, return_warnings=True)
         """
         drifts, warnings = self._core.update_many(self._check_values(values), bool(return_warnings))
         return (drifts, warnings) if return_warnings else drifts
 
     @property
     def drift_detected(self) -> bool:
-        """Whether the last value triggered a drift."""
+        """Whether the last value triggered a drift.
+
+        Examples
+        --------
+        >>> ADWIN().drift_detected
+        False
+        """
         return bool(self._core.drift_detected)
 
     @property
     def warning_detected(self) -> bool:
-        """Whether the last value raised a warning (always False for ADWIN, KSWIN, Page-Hinkley)."""
+        """Whether the last value raised a warning (always False for ADWIN, KSWIN, Page-Hinkley).
+
+        Examples
+        --------
+        >>> DDM().update(1).warning_detected
+        False
+        """
         return bool(self._core.warning_detected)
 
     def reset(self) -> "_Detector":
-        """Forget the stream seen so far (parameters are kept)."""
+        """Forget the stream seen so far (parameters are kept).
+
+        Examples
+        --------
+        >>> ADWIN().update(1.0).reset().width
+        0
+        """
         self._core.reset()
         return self
 
     def clone(self) -> "_Detector":
-        """A fresh detector with the same parameters."""
+        """A fresh detector with the same parameters.
+
+        Examples
+        --------
+        >>> ADWIN(delta=0.01).update(1.0).clone().width
+        0
+        """
         return type(self)(**self.get_params())
 
     def get_params(self) -> dict:
-        """Constructor parameters."""
+        """Constructor parameters.
+
+        Examples
+        --------
+        >>> EDDM().get_params()
+        {'warm_start': 30, 'alpha': 0.95, 'beta': 0.9}
+        """
         return {name: getattr(self, name) for name in self._param_names}
 
     # -------------------------------------------------------------- serialisation
@@ -133,7 +178,15 @@ class _Detector:
         return {}
 
     def to_dict(self) -> dict:
-        """JSON-serialisable parameters and complete state (resume with :meth:`from_dict`)."""
+        """JSON-serialisable parameters and complete state (resume with :meth:`from_dict`).
+
+        Examples
+        --------
+        >>> import json
+        >>> detector = ADWIN().update(1.0)
+        >>> json.loads(json.dumps(detector.to_dict()))["params"]["delta"]
+        0.002
+        """
         params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()}
         state = {key: [_encode(v) for v in values] for key, values in self._core.state().items()}
         return {"type": type(self).__name__, "format": _FORMAT, "params": params, "state": state,
@@ -141,7 +194,15 @@ class _Detector:
 
     @classmethod
     def from_dict(cls, data: dict) -> "_Detector":
-        """Rebuild a detector from :meth:`to_dict` output; it continues exactly where it stopped."""
+        """Rebuild a detector from :meth:`to_dict` output; it continues exactly where it stopped.
+
+        Examples
+        --------
+        >>> detector = ADWIN()
+        >>> _ = detector.update_many([0.0] * 100)
+        >>> ADWIN.from_dict(detector.to_dict()).width
+        100
+        """
         if not isinstance(data, dict) or "params" not in data or "state" not in data:
             raise ValueError("data must be a dict produced by to_dict()")
         if data.get("type", cls.__name__) != cls.__name__:

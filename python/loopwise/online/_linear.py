@@ -269,6 +269,14 @@ class _SGDLinear(BaseEstimator):
         """JSON-serialisable parameters and learned state (see :meth:`from_dict`).
 
         An anchor is stored as its weights (``{"coef": ..., "intercept": ...}``).
+
+        Examples
+        --------
+        >>> import json
+        >>> from loopwise.online import SGDRegressor
+        >>> model = SGDRegressor().fit([[0.0], [1.0]], [0.0, 1.0])
+        >>> json.loads(json.dumps(model.to_dict()))["type"]
+        'SGDRegressor'
         """
         params = self.get_params(deep=False)
         params["anchor"] = self._anchor_for_json()
@@ -287,7 +295,15 @@ class _SGDLinear(BaseEstimator):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "_SGDLinear":
-        """Rebuild a learner from :meth:`to_dict` output."""
+        """Rebuild a learner from :meth:`to_dict` output.
+
+        Examples
+        --------
+        >>> from loopwise.online import SGDClassifier
+        >>> model = SGDClassifier(random_state=0).fit([[0.0], [1.0]], ["a", "b"])
+        >>> SGDClassifier.from_dict(model.to_dict()).classes_.tolist()
+        ['a', 'b']
+        """
         if not isinstance(data, Mapping) or "params" not in data:
             raise ValueError("data must be a dict produced by to_dict()")
         if data.get("type") != cls.__name__:
