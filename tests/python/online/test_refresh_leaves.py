@@ -109,3 +109,16 @@ def test_bad_inputs():
         refresh_leaves(model, X[:, :3], y)
     with pytest.raises(ValueError, match="sample_weight"):
         refresh_leaves(model, X, y, sample_weight=-np.ones(len(X)))
+
+
+def test_refreshed_ensemble_explains_additively():
+    import loopwise
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(500, 3))
+    y = X[:, 0] + rng.normal(scale=0.1, size=500)
+    model = GradientBoostingRegressor(n_estimators=20, random_state=0).fit(X, y)
+    refreshed = refresh_leaves(model, X, 2 * y, decay=0.0)
+    explanation = loopwise.TreeExplainer(refreshed)(X[:20])
+    np.testing.assert_allclose(explanation.values.sum(axis=1) + explanation.base_values, refreshed.predict(X[:20]),
+                               atol=1e-9)
