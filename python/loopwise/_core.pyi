@@ -122,3 +122,111 @@ def learn_rls(
     y: npt.NDArray[np.float64],
     sample_weight: npt.NDArray[np.float64] | None,
 ) -> None: ...
+# agnostic
+class KernelDesign:
+    def __init__(self, n_features: int, budget: int, seed: int) -> None: ...
+    @property
+    def masks(self) -> npt.NDArray[np.uint8]: ...
+    @property
+    def n_features(self) -> int: ...
+    @property
+    def n_masks(self) -> int: ...
+    @property
+    def n_enumerated(self) -> int: ...
+    @property
+    def sampled_weight(self) -> float: ...
+    @property
+    def n_pairs(self) -> int: ...
+    @property
+    def enumerated_weights(self) -> list[float]: ...
+    @property
+    def pairs(self) -> list[int]: ...
+    @property
+    def masks_needed(self) -> list[int]: ...
+    def solve(
+        self,
+        n_pairs: int,
+        values: npt.NDArray[np.float64],
+        base: npt.NDArray[np.float64],
+        full: npt.NDArray[np.float64],
+        n_jobs: int,
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+
+class PermutationDesign:
+    def __init__(self, n_features: int, n_pairs: int, seed: int) -> None: ...
+    @property
+    def masks(self) -> npt.NDArray[np.uint8]: ...
+    @property
+    def n_permutations(self) -> int: ...
+    @property
+    def n_masks(self) -> int: ...
+    @property
+    def orders(self) -> list[int]: ...
+    def solve(
+        self, values: npt.NDArray[np.float64], n_jobs: int
+    ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+
+def exact_shapley(values: npt.NDArray[np.float64], n_features: int, n_jobs: int) -> npt.NDArray[np.float64]: ...
+@overload
+def coalition_rows(
+    X: npt.NDArray[np.float64],
+    background: npt.NDArray[np.float64],
+    masks: npt.NDArray[np.uint8],
+    begin: int,
+    end: int,
+    n_jobs: int,
+) -> npt.NDArray[np.float64]: ...
+@overload
+def coalition_rows(
+    X: npt.NDArray[np.float32],
+    background: npt.NDArray[np.float32],
+    masks: npt.NDArray[np.uint8],
+    begin: int,
+    end: int,
+    n_jobs: int,
+) -> npt.NDArray[np.float32]: ...
+
+class LimeFeature:
+    def __init__(self, fields: dict[str, Any]) -> None: ...
+
+def lime_sample(
+    features: list[LimeFeature],
+    row: npt.NDArray[np.float64],
+    row_category: npt.NDArray[np.float64],
+    n: int,
+    around_instance: bool,
+    seed: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def weighted_ridge(
+    X: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    weights: npt.NDArray[np.float64],
+    used: list[int],
+    alpha: float,
+) -> tuple[float, list[float], float, float]: ...
+def lime_select(
+    X: npt.NDArray[np.float64],
+    y: npt.NDArray[np.float64],
+    weights: npt.NDArray[np.float64],
+    num_features: int,
+    forward: bool,
+) -> list[int]: ...
+def normal_quantile(p: float) -> float: ...
+@overload
+def tree_coalition_values(
+    ensemble: TreeEnsemble,
+    X: npt.NDArray[np.float64],
+    background: npt.NDArray[np.float64],
+    weights: npt.NDArray[np.float64],
+    masks: npt.NDArray[np.uint8],
+    n_jobs: int,
+) -> npt.NDArray[np.float64]: ...
+@overload
+def tree_coalition_values(
+    ensemble: TreeEnsemble,
+    X: npt.NDArray[np.float32],
+    background: npt.NDArray[np.float32],
+    weights: npt.NDArray[np.float64],
+    masks: npt.NDArray[np.uint8],
+    n_jobs: int,
+) -> npt.NDArray[np.float64]: ...

@@ -111,6 +111,8 @@ def make_drifting_stream(
         raise ValueError("n_samples must be >= 10 and n_features >= 2")
     if not 0.0 <= noise < 0.5 and task == "classification":
         raise ValueError(f"noise must be in [0, 0.5) for classification, got {noise}")
+    if kind == "none" and change_points:
+        raise ValueError("kind='none' is a stream that never changes: pass no change_points")
     if change_points is None:
         change_points = [] if kind == "none" else [int(0.4 * n_samples), int(0.7 * n_samples)]
     change_points = sorted(int(c) for c in change_points)

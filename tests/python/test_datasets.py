@@ -40,5 +40,7 @@ def test_regression_and_bad_arguments():
         make_drifting_stream(kind="sudden")
     with pytest.raises(ValueError, match="change_points"):
         make_drifting_stream(n_samples=100, change_points=[100])
+    with pytest.raises(ValueError, match="never changes"):
+        make_drifting_stream(n_samples=100, kind="none", change_points=[50])
     with pytest.raises(ValueError, match="size"):
         next(stream.batches(0))

@@ -1,5 +1,6 @@
-"""Explanations: TreeSHAP for tree ensembles, model-agnostic explainers, and the shared
-``Explanation`` result object with its plots.
+"""Explanations: TreeSHAP for tree ensembles, model-agnostic explainers (KernelSHAP,
+permutation and exact SHAP, linear SHAP, LIME, surrogate trees), background helpers and
+the shared ``Explanation`` result object with its plots.
 
 Examples
 --------
@@ -10,7 +11,28 @@ Examples
 
 from __future__ import annotations
 
+from .background import Background, kmeans, sample
+from .exact import ExactExplainer
 from .explanation import Explanation
+from .kernel import KernelExplainer
+from .lime import LimeExplanation, LimeTabular
+from .linear import LinearExplainer
+from .permutation import PermutationExplainer
+from .surrogate import SurrogateTree, surrogate_tree
 from .tree import TreeExplainer
 
-__all__ = ["Explanation", "TreeExplainer"]
+__all__ = [
+    "Background",
+    "ExactExplainer",
+    "Explanation",
+    "KernelExplainer",
+    "LimeExplanation",
+    "LimeTabular",
+    "LinearExplainer",
+    "PermutationExplainer",
+    "SurrogateTree",
+    "TreeExplainer",
+    "kmeans",
+    "sample",
+    "surrogate_tree",
+]

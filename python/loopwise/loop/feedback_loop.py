@@ -290,14 +290,8 @@ class FeedbackLoop:
 
     def _current(self) -> pd.DataFrame:
         """The newest logged rows (labelled or not) as one frame with metadata."""
-        frames = []
-        for records in (self._labeled(), self.store.unlabeled()):
-            if len(records):
-                frames.append(records.to_frame())
-        if not frames:
-            return pd.DataFrame()
-        current = pd.concat(frames, ignore_index=True).sort_values("timestamp", kind="stable")
-        return current.tail(self.monitor_rows).reset_index(drop=True)
+        records = self.store.records(last=self.monitor_rows)
+        return records.to_frame().reset_index(drop=True) if len(records) else pd.DataFrame()
 
     def check(self) -> Status:
         """Look at the loop now: drift, performance, fairness, the error-stream detector.
@@ -534,7 +528,12 @@ class FeedbackLoop:
     def _gate_options(self) -> dict:
         """The policy's gate settings over defaults that fit the task (a paired test per task)."""
         regression = self._state.get("metric_name") in ("rmse", "mae")
-        defaults = {"test": "bootstrap" if regression else "mcnemar", "random_state": self.random_state}
+        defaults: dict = {"test": "bootstrap" if regression else "mcnemar", "random_state": self.random_state}
+        # The loop's declared slices and sensitive columns are guardrails of every gate.
+        if self.slices:
+            defaults["slices"] = list(self.slices)
+        if self.sensitive and not regression:
+            defaults["sensitive"] = list(self.sensitive)
         return {**defaults, **self.policy.gate}
 
     def promote(self, version: int, *, reason: str = "manual promotion") -> None:

@@ -102,7 +102,7 @@ def write_report(loop: Any, path: Union[str, os.PathLike], *, status: Any) -> st
     """Render the loop's report to ``path`` (one HTML file with embedded images); returns the path."""
     path = os.fspath(path)
     metric = status.metric_name or "accuracy"
-    parts = [f"<html><head><meta charset='utf-8'><title>loopwise report</title><style>{_STYLE}</style></head><body>"]
+    parts = [f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>loopwise report</title><style>{_STYLE}</style></head><body>"]
     parts.append(f"<h1>loopwise feedback loop</h1><p>{html.escape(loop.path)} &middot; checked {html.escape(status.checked_at)}</p>")
     parts.append("<h2>Status</h2>" + status._repr_html_())
     if status.alerts:

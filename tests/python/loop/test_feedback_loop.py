@@ -39,10 +39,15 @@ def _train_regressor(X, y, sample_weight=None):
     return RLSRegressor(forgetting=1.0, alpha=1.0).fit(X, y, sample_weight=sample_weight)
 
 
-def _simulate(tmp_path, *, kind, task, n_samples=9000, batch=500, delay=1, policy=None, seed=0, trusted=False):
+def _simulate(tmp_path, *, kind, task, n_samples=9000, batch=500, delay=1, policy=None, seed=0, trusted=False,
+              sensitive=None):
     """Serve a stream through the loop; return served predictions, truth and the frozen model's."""
-    stream = make_drifting_stream(n_samples=n_samples, kind=kind, task=task, change_points=[n_samples // 3],
+    stream = make_drifting_stream(n_samples=n_samples, kind=kind, task=task,
+                                  change_points=None if kind == "none" else [n_samples // 3],
                                   width=1000, random_state=seed)
+    if sensitive:
+        # A binary group column (think: a protected attribute recorded with each request).
+        stream.X["group"] = (np.random.default_rng(seed).random(n_samples) < 0.3).astype(float)
     train = _train_classifier if task == "classification" else _train_regressor
     warmup = 2 * batch
     champion = train(stream.X.iloc[:warmup], stream.y[:warmup])
@@ -54,7 +59,7 @@ def _simulate(tmp_path, *, kind, task, n_samples=9000, batch=500, delay=1, polic
         gate={"min_gain": 0.0, "require_significance": task == "classification"},
     )
     loop = FeedbackLoop(tmp_path / "loop", model=champion, reference=stream.X.iloc[:warmup],
-                        reference_labels=stream.y[:warmup], policy=policy, trusted=trusted)
+                        reference_labels=stream.y[:warmup], policy=policy, trusted=trusted, sensitive=sensitive)
     served, pending, actions = [], [], []
     for index, (X, y, stamp) in enumerate(stream.batches(batch)):
         if index * batch < warmup:
@@ -129,17 +134,48 @@ class _Flipped:
         return np.asarray(self.model.predict_proba(X))[:, ::-1]
 
 
-@pytest.mark.parametrize("how", ["worse", "churn"])
+class _UnfairOnASlice:
+    """Good on most rows, but always refuses the group ``group == 1``: a fairness attack
+    that costs little overall accuracy."""
+
+    def __init__(self, model):
+        self.model = model
+        self.classes_ = np.array([0, 1])
+
+    def predict(self, X):
+        return np.where(np.asarray(X["group"]) == 1, 0, np.asarray(self.model.predict(X)))
+
+    def predict_proba(self, X):
+        proba = np.asarray(self.model.predict_proba(X)).copy()
+        proba[np.asarray(X["group"]) == 1] = [1.0, 0.0]
+        return proba
+
+
+@pytest.mark.parametrize("how", ["worse", "churn", "unfair"])
 def test_adversarial_challengers_are_never_promoted(tmp_path, how):
     def make_bad(X, y, sample_weight=None):
         good = _train_classifier(X, y, sample_weight)
         if how == "worse":
             return _Flipped(good)
+        if how == "unfair":
+            return _UnfairOnASlice(good)
         return good
 
     policy = _adversarial_policy(make_bad)
     if how == "churn":
         policy.gate["max_churn"] = 0.0  # any change of decision is too much churn
+    if how == "unfair":
+        # A lenient gate (a 5-point loss tolerated, no significance needed): only the
+        # fairness guardrail on the declared sensitive column stands in the way.
+        policy.gate.update(min_gain=-0.25, slices=None, max_churn=None)
+        served, truth, frozen, actions, _, _ = _simulate(tmp_path, kind="none", task="classification", n_samples=5000,
+                                                         policy=policy, trusted=True, sensitive=["group"])
+        assert "promoted" not in actions and "rejected" in actions
+        entries = FeedbackLoop(tmp_path / "loop", trusted=True).audit.entries()
+        rejected = entries[(entries["kind"] == "validation") & (entries["passed"] == False)]  # noqa: E712
+        for details in rejected["details"]:
+            assert any(rule["rule"].startswith("fairness:group") and not rule["passed"] for rule in details["rules"])
+        return
     # On a stream with no drift, a retrained model cannot be truly better, only different.
     served, truth, frozen, actions, _, _ = _simulate(tmp_path, kind="none", task="classification", n_samples=5000,
                                                      policy=policy, trusted=True)
