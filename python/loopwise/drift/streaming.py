@@ -35,6 +35,24 @@ def _decode(value: Any) -> float:
     return float(value)
 
 
+_INT_PARAMS = {"clock", "max_buckets", "min_window_length", "grace_period", "min_instances", "window_size",
+               "stat_size", "warm_start"}
+_BOOL_PARAMS = {"two_sided_test"}
+
+
+def _check_param(name: str, value: Any) -> None:
+    """Type checks that name the parameter (the core checks the ranges)."""
+    if name in _INT_PARAMS:
+        if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    elif name in _BOOL_PARAMS:
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    elif name not in ("mode", "seed"):
+        if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+
+
 class _Detector:
     """Shared machinery: parameter storage, validation, state and serialisation."""
 
@@ -44,6 +62,8 @@ class _Detector:
 
     def _build(self) -> None:
         kwargs = {name: getattr(self, name) for name in self._param_names}
+        for name, value in kwargs.items():
+            _check_param(name, value)
         self._core = getattr(_core, self._core_class)(**self._core_kwargs(kwargs))
 
     def _core_kwargs(self, params: dict) -> dict:
@@ -394,6 +414,8 @@ class KSWIN(_Detector):
         self.window_size = window_size
         self.stat_size = stat_size
         self.seed = seed
+        for name in ("alpha", "window_size", "stat_size"):
+            _check_param(name, getattr(self, name))
         self._seed_used = int(seed) if seed is not None else secrets.randbits(63)
         initial = [] if window is None else list(self._check_values(list(window)))
         self._core = _core.StreamKSWIN(alpha=alpha, window_size=window_size, stat_size=stat_size,

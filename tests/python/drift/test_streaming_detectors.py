@@ -158,6 +158,12 @@ def test_bad_inputs():
         ADWIN().update_many(np.zeros((3, 2)))
     with pytest.raises(ValueError, match="delta"):
         ADWIN(delta=2.0)
+    with pytest.raises(TypeError, match="clock must be an int"):
+        ADWIN(clock=32.5)
+    with pytest.raises(TypeError, match="two_sided_test must be a bool"):
+        HDDM_W(two_sided_test="yes")
+    with pytest.raises(TypeError, match="delta must be a real number"):
+        PageHinkley(delta="small")
     with pytest.raises(ValueError, match="mode"):
         PageHinkley(mode="sideways")
     with pytest.raises(ValueError, match="stat_size"):
