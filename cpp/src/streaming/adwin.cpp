@@ -25,13 +25,17 @@ Adwin::Adwin(double delta, std::int64_t clock, std::int64_t max_buckets, std::in
   if (max_buckets < 1) throw InvalidArgument("max_buckets must be >= 1");
   if (min_window_length < 1) throw InvalidArgument("min_window_length must be >= 1");
   if (grace_period < 0) throw InvalidArgument("grace_period must be >= 0");
+  if (max_buckets > (std::int64_t{1} << 20)) throw InvalidArgument("max_buckets must be <= 2^20");
+  std::size_t ring = 1;
+  while (ring < static_cast<std::size_t>(max_buckets) + 1) ring <<= 1;
+  ring_mask_ = ring - 1;
   clear();
 }
 
 Adwin::Row Adwin::new_row() const {
   Row row;
-  row.total.assign(static_cast<std::size_t>(max_buckets_) + 1, 0.0);
-  row.variance.assign(static_cast<std::size_t>(max_buckets_) + 1, 0.0);
+  row.total.assign(ring_mask_ + 1, 0.0);
+  row.variance.assign(ring_mask_ + 1, 0.0);
   return row;
 }
 
