@@ -144,7 +144,7 @@ def bench_learners(n_river: int, n_large: int, d: int, repeats: int) -> None:
 
 
 PREQUENTIAL: list[tuple] = []
-NOTE = ("Notes: river 0.26 runs ADWIN's core in Rust, so that row compares a C++ loop with a Python loop around Rust calls; the ratio is bounded by Python's per-call overhead (about 0.2-0.35 us per value here) and stays below the 20x target. The other detectors are pure Python in river. The machine is a shared 2-core VM (load average about 5 during this run): absolute times are noisy, ratios less so.")
+NOTE = ("Notes: river 0.26 runs ADWIN's core in Rust, so that row compares a C++ loop with a Python loop around Rust calls; the ratio is bounded by Python's per-call overhead (about 0.2-0.35 us per value here) and stays below the 20x target. The other detectors are pure Python in river. The machine is a shared 2-core VM (load average 5-6 during this run): absolute times are noisy, ratios less so.")
 
 
 def bench_prequential(n: int, batch: int) -> None:
