@@ -25,25 +25,71 @@ void check_finite(double value, const char* name) {
   if (!std::isfinite(value)) throw InvalidArgument(std::string(name) + " must be finite");
 }
 
-/// One optimiser step on parameter p with gradient g; m and v are its moments.
-inline void step(const LinearConfig& c, double lr, double t1, double g, double& p, double& m, double& v) {
-  switch (c.optimizer) {
-    case Optimizer::Sgd:
-      p -= lr * g;
-      break;
-    case Optimizer::Adagrad:
-      v += g * g;
-      p -= lr * g / (std::sqrt(v) + c.epsilon);
-      break;
-    case Optimizer::Adam: {
-      m = c.beta1 * m + (1.0 - c.beta1) * g;
-      v = c.beta2 * v + (1.0 - c.beta2) * g * g;
-      const double m_hat = m / (1.0 - std::pow(c.beta1, t1));
-      const double v_hat = v / (1.0 - std::pow(c.beta2, t1));
-      p -= lr * m_hat / (std::sqrt(v_hat) + c.epsilon);
-      break;
+/// Per-sample constants of an optimiser step.
+struct StepConstants {
+  double lr, l2, prox2, beta1, beta2, c1, c2, epsilon;
+};
+
+/// Updates one output's weights: w_j -= step(g z_j + l2 w_j [+ 2 prox (w_j - anchor_j)]).
+/// Specialised per optimiser and anchor use so that the loop has no branches and vectorises.
+template <Optimizer O, bool Anchored>
+void update_weights(double* w, double* m, double* v, const double* z, const double* anchor, std::int64_t d, double g,
+                    const StepConstants& k) {
+  for (std::int64_t j = 0; j < d; ++j) {
+    double grad = g * z[j] + k.l2 * w[j];
+    if (Anchored) grad += k.prox2 * (w[j] - anchor[j]);
+    if (O == Optimizer::Sgd) {
+      w[j] -= k.lr * grad;
+    } else if (O == Optimizer::Adagrad) {
+      v[j] += grad * grad;
+      w[j] -= k.lr * grad / (std::sqrt(v[j]) + k.epsilon);
+    } else {
+      m[j] = k.beta1 * m[j] + (1.0 - k.beta1) * grad;
+      v[j] = k.beta2 * v[j] + (1.0 - k.beta2) * grad * grad;
+      w[j] -= k.lr * (m[j] / k.c1) / (std::sqrt(v[j] / k.c2) + k.epsilon);
     }
   }
+}
+
+template <bool Anchored>
+void update_weights(Optimizer o, double* w, double* m, double* v, const double* z, const double* anchor,
+                    std::int64_t d, double g, const StepConstants& k) {
+  switch (o) {
+    case Optimizer::Sgd:
+      return update_weights<Optimizer::Sgd, Anchored>(w, m, v, z, anchor, d, g, k);
+    case Optimizer::Adagrad:
+      return update_weights<Optimizer::Adagrad, Anchored>(w, m, v, z, anchor, d, g, k);
+    case Optimizer::Adam:
+      return update_weights<Optimizer::Adam, Anchored>(w, m, v, z, anchor, d, g, k);
+  }
+}
+
+/// One optimiser step on a single parameter (the intercepts).
+inline void step_one(Optimizer o, const StepConstants& k, double grad, double& p, double& m, double& v) {
+  if (o == Optimizer::Sgd) {
+    p -= k.lr * grad;
+  } else if (o == Optimizer::Adagrad) {
+    v += grad * grad;
+    p -= k.lr * grad / (std::sqrt(v) + k.epsilon);
+  } else {
+    m = k.beta1 * m + (1.0 - k.beta1) * grad;
+    v = k.beta2 * v + (1.0 - k.beta2) * grad * grad;
+    p -= k.lr * (m / k.c1) / (std::sqrt(v / k.c2) + k.epsilon);
+  }
+}
+
+/// w . z with four partial sums (shorter dependency chains than one running sum).
+inline double dot(const double* w, const double* z, std::int64_t d) {
+  double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+  std::int64_t j = 0;
+  for (; j + 4 <= d; j += 4) {
+    a0 += w[j] * z[j];
+    a1 += w[j + 1] * z[j + 1];
+    a2 += w[j + 2] * z[j + 2];
+    a3 += w[j + 3] * z[j + 3];
+  }
+  for (; j < d; ++j) a0 += w[j] * z[j];
+  return (a0 + a1) + (a2 + a3);
 }
 
 }  // namespace
@@ -86,8 +132,10 @@ void learn_sequential(const LinearConfig& c, LinearState& s, MatrixView<double> 
     const std::int64_t i = order ? order[r] : r;
     if (i < 0 || i >= X.rows) throw IndexError("row order index out of range");
   }
+  // Labels, weights and the row order are checked up front because the loop indexes with
+  // them; X is checked row by row as it is read (one pass over memory instead of two), and
+  // a non-finite value restores the state saved here, so bad input never half-updates.
   for (std::int64_t i = 0; i < X.rows; ++i) {
-    for (std::int64_t j = 0; j < d; ++j) check_finite(X(i, j), "X");
     check_finite(y[i], "y");
     if (classifier) {
       if (y[i] < 0.0 || y[i] >= static_cast<double>(s.n_classes) || y[i] != std::floor(y[i])) {
@@ -99,41 +147,75 @@ void learn_sequential(const LinearConfig& c, LinearState& s, MatrixView<double> 
     }
   }
 
-  std::vector<double> z(static_cast<std::size_t>(d)), out(static_cast<std::size_t>(K)), g(static_cast<std::size_t>(K));
+  std::vector<double> buffer(static_cast<std::size_t>(d)), out(static_cast<std::size_t>(K)),
+      g(static_cast<std::size_t>(K));
   double* mean = s.scaler;
   double* m2 = s.scaler + d;
   double& count = s.scaler[2 * d];
+  const bool direct = !c.standardize && X.col_stride == 1;  // learn straight from the caller's row
+  double seen = 0.0;
+  if (classifier && c.class_weight != ClassWeight::None) {
+    for (std::int64_t k = 0; k < s.n_classes; ++k) seen += s.class_counts[k];
+  }
+  StepConstants constants{0.0, c.l2, 2.0 * c.prox, c.beta1, c.beta2, 1.0, 1.0, c.epsilon};
+  struct Saved {
+    double* data;
+    std::vector<double> copy;
+  };
+  std::vector<Saved> saved;
+  auto keep = [&](double* data, std::int64_t size) {
+    if (data) saved.push_back(Saved{data, std::vector<double>(data, data + size)});
+  };
+  keep(s.coef, K * d);
+  keep(s.intercept, K);
+  keep(s.moment1, K * (d + 1));
+  keep(s.moment2, K * (d + 1));
+  keep(s.scaler, 2 * d + 1);
+  keep(s.n_updates, 1);
+  if (classifier && c.class_weight != ClassWeight::None) keep(s.class_counts, s.n_classes);
+  const bool anchored = c.prox > 0.0;
   for (std::int64_t r = 0; r < n; ++r) {
     const std::int64_t i = order ? order[r] : r;
     const double* x = X.row(i);
-    // Online standardisation: the statistics include the current sample (Welford).
+    const double* z = direct ? x : buffer.data();
+    auto reject_if_not_finite = [&] {
+      bool finite = true;
+      for (std::int64_t j = 0; j < d; ++j) finite &= std::isfinite(x[j * X.col_stride]);
+      if (finite) return;
+      for (auto& item : saved) std::copy(item.copy.begin(), item.copy.end(), item.data);
+      throw InvalidArgument("Input X contains NaN or infinity (row " + std::to_string(i) + "); nothing was learned");
+    };
     if (c.standardize) {
+      reject_if_not_finite();  // standardising would turn NaN into 0 and hide it
+      // Online standardisation: the statistics include the current sample (Welford).
       count += 1.0;
       for (std::int64_t j = 0; j < d; ++j) {
-        const double delta = x[j * X.col_stride] - mean[j];
+        const double xj = x[j * X.col_stride];
+        const double delta = xj - mean[j];
         mean[j] += delta / count;
-        m2[j] += delta * (x[j * X.col_stride] - mean[j]);
+        m2[j] += delta * (xj - mean[j]);
         const double var = m2[j] / count;
-        z[j] = var > 0.0 ? (x[j * X.col_stride] - mean[j]) / std::sqrt(var) : 0.0;
+        buffer[j] = var > 0.0 ? (xj - mean[j]) / std::sqrt(var) : 0.0;
       }
-    } else {
-      for (std::int64_t j = 0; j < d; ++j) z[j] = x[j * X.col_stride];
+    } else if (!direct) {
+      for (std::int64_t j = 0; j < d; ++j) buffer[j] = x[j * X.col_stride];
     }
+    bool outputs_finite = true;
     for (std::int64_t k = 0; k < K; ++k) {
-      double acc = s.intercept[k];
-      const double* w = s.coef + k * d;
-      for (std::int64_t j = 0; j < d; ++j) acc += w[j] * z[j];
-      out[k] = acc;
+      out[k] = s.intercept[k] + dot(s.coef + k * d, z, d);
+      outputs_finite &= std::isfinite(out[k]);
     }
+    // A NaN or infinite input makes the output non-finite (0 * inf is NaN), so finite
+    // outputs prove a finite row without reading it twice; otherwise look at the row.
+    if (!outputs_finite) reject_if_not_finite();
     double weight = sample_weight ? sample_weight[i] : 1.0;
     const auto label = classifier ? static_cast<std::int64_t>(y[i]) : 0;
     if (classifier && c.class_weight != ClassWeight::None) {
       s.class_counts[label] += 1.0;
+      seen += 1.0;
       if (c.class_weight == ClassWeight::Given) {
         weight *= s.class_weights[label];
       } else {
-        double seen = 0.0;
-        for (std::int64_t k = 0; k < s.n_classes; ++k) seen += s.class_counts[k];
         weight *= seen / (static_cast<double>(s.n_classes) * s.class_counts[label]);
       }
     }
@@ -165,24 +247,31 @@ void learn_sequential(const LinearConfig& c, LinearState& s, MatrixView<double> 
       }
     }
     const double t = *s.n_updates;
-    const double lr = c.schedule == Schedule::Constant ? c.eta0 : c.eta0 / std::pow(t + 1.0, c.power_t);
     const double t1 = t + 1.0;
+    constants.lr = c.schedule == Schedule::Constant ? c.eta0 : c.eta0 / std::pow(t + 1.0, c.power_t);
+    if (c.optimizer == Optimizer::Adam) {
+      constants.c1 = 1.0 - std::pow(c.beta1, t1);
+      constants.c2 = 1.0 - std::pow(c.beta2, t1);
+    }
     for (std::int64_t k = 0; k < K; ++k) {
       const double gk = weight * g[k];
       double* w = s.coef + k * d;
       double* m = s.moment1 + k * (d + 1);
       double* v = s.moment2 + k * (d + 1);
-      for (std::int64_t j = 0; j < d; ++j) {
-        double grad = gk * z[j] + c.l2 * w[j];
-        if (c.prox > 0.0) grad += 2.0 * c.prox * (w[j] - s.anchor_coef[k * d + j]);
-        step(c, lr, t1, grad, w[j], m[j], v[j]);
+      if (anchored) {
+        update_weights<true>(c.optimizer, w, m, v, z, s.anchor_coef + k * d, d, gk, constants);
+      } else {
+        update_weights<false>(c.optimizer, w, m, v, z, nullptr, d, gk, constants);
+      }
+      if (c.l1 > 0.0) {
         // L1 as a proximal (soft-threshold) step, which keeps exact zeros.
-        if (c.l1 > 0.0) w[j] = w[j] > 0.0 ? std::max(w[j] - lr * c.l1, 0.0) : std::min(w[j] + lr * c.l1, 0.0);
+        const double shrink = constants.lr * c.l1;
+        for (std::int64_t j = 0; j < d; ++j) w[j] = w[j] > 0.0 ? std::max(w[j] - shrink, 0.0) : std::min(w[j] + shrink, 0.0);
       }
       if (c.fit_intercept) {
         double grad = gk;
-        if (c.prox > 0.0 && s.anchor_intercept) grad += 2.0 * c.prox * (s.intercept[k] - s.anchor_intercept[k]);
-        step(c, lr, t1, grad, s.intercept[k], m[d], v[d]);
+        if (anchored && s.anchor_intercept) grad += constants.prox2 * (s.intercept[k] - s.anchor_intercept[k]);
+        step_one(c.optimizer, constants, grad, s.intercept[k], m[d], v[d]);
       }
     }
     *s.n_updates = t1;

@@ -25,13 +25,17 @@ Adwin::Adwin(double delta, std::int64_t clock, std::int64_t max_buckets, std::in
   if (max_buckets < 1) throw InvalidArgument("max_buckets must be >= 1");
   if (min_window_length < 1) throw InvalidArgument("min_window_length must be >= 1");
   if (grace_period < 0) throw InvalidArgument("grace_period must be >= 0");
+  if (max_buckets > (std::int64_t{1} << 20)) throw InvalidArgument("max_buckets must be <= 2^20");
+  std::size_t ring = 1;
+  while (ring < static_cast<std::size_t>(max_buckets) + 1) ring <<= 1;
+  ring_mask_ = ring - 1;
   clear();
 }
 
 Adwin::Row Adwin::new_row() const {
   Row row;
-  row.total.assign(static_cast<std::size_t>(max_buckets_) + 1, 0.0);
-  row.variance.assign(static_cast<std::size_t>(max_buckets_) + 1, 0.0);
+  row.total.assign(ring_mask_ + 1, 0.0);
+  row.variance.assign(ring_mask_ + 1, 0.0);
   return row;
 }
 
@@ -50,12 +54,16 @@ void Adwin::pop(Row& row, std::size_t n) const {
 void Adwin::clear() {
   rows_.assign(1, new_row());
   total_ = variance_ = width_ = tick_ = n_detections_ = 0.0;
+  phase_ = 0;
 }
 
 void Adwin::step(double x) {
   tick_ += 1.0;
+  // tick % clock, kept incrementally: a 64-bit division per value would cost more than the
+  // rest of the update.
+  if (++phase_ == clock_) phase_ = 0;
   insert(x);
-  drift_ = detect();
+  drift_ = phase_ == 0 && detect();
 }
 
 void Adwin::insert(double value) {
@@ -136,8 +144,7 @@ bool Adwin::cut(double n0, double n1, double mean_gap) const {
 
 bool Adwin::detect() {
   bool detected = false;
-  const auto tick = static_cast<std::int64_t>(tick_);
-  if (tick % clock_ != 0 || !(width_ > static_cast<double>(grace_period_))) return false;
+  if (!(width_ > static_cast<double>(grace_period_))) return false;
   const double m = static_cast<double>(min_window_length_);
   bool shrink = true;
   while (shrink) {
@@ -218,6 +225,8 @@ void Adwin::restore(const State& s) {
   variance_ = scalar(s, "variance");
   width_ = scalar(s, "width");
   tick_ = scalar(s, "tick");
+  if (!(tick_ >= 0.0 && tick_ < 9.0e15 && tick_ == std::floor(tick_))) throw InvalidArgument("ADWIN state: bad tick");
+  phase_ = static_cast<std::int64_t>(tick_) % clock_;
   n_detections_ = scalar(s, "n_detections");
 }
 

@@ -35,6 +35,24 @@ def _decode(value: Any) -> float:
     return float(value)
 
 
+_INT_PARAMS = {"clock", "max_buckets", "min_window_length", "grace_period", "min_instances", "window_size",
+               "stat_size", "warm_start"}
+_BOOL_PARAMS = {"two_sided_test"}
+
+
+def _check_param(name: str, value: Any) -> None:
+    """Type checks that name the parameter (the core checks the ranges)."""
+    if name in _INT_PARAMS:
+        if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    elif name in _BOOL_PARAMS:
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+    elif name not in ("mode", "seed"):
+        if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)):
+            raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+
+
 class _Detector:
     """Shared machinery: parameter storage, validation, state and serialisation."""
 
@@ -44,6 +62,8 @@ class _Detector:
 
     def _build(self) -> None:
         kwargs = {name: getattr(self, name) for name in self._param_names}
+        for name, value in kwargs.items():
+            _check_param(name, value)
         self._core = getattr(_core, self._core_class)(**self._core_kwargs(kwargs))
 
     def _core_kwargs(self, params: dict) -> dict:
@@ -84,7 +104,14 @@ class _Detector:
         return array
 
     def update(self, x: float) -> "_Detector":
-        """Consume one value and return the detector (check :attr:`drift_detected`)."""
+        """Consume one value and return the detector (check :attr:`drift_detected`).
+
+        Examples
+        --------
+        >>> detector = ADWIN()
+        >>> detector.update(0.5).drift_detected
+        False
+        """
         self._core.update(self._check_value(x))
         return self
 
@@ -101,31 +128,69 @@ class _Detector:
         Returns
         -------
         numpy.ndarray of int64, or a tuple (drifts, warnings) with ``return_warnings``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> stream = np.r_[np.zeros(500), np.ones(500)]
+        >>> PageHinkley(threshold=10).update_many(stream).tolist()
+        [510]
+        >>> drifts, warnings = DDM().update_many(stream, return_warnings=True)
         """
         drifts, warnings = self._core.update_many(self._check_values(values), bool(return_warnings))
         return (drifts, warnings) if return_warnings else drifts
 
     @property
     def drift_detected(self) -> bool:
-        """Whether the last value triggered a drift."""
+        """Whether the last value triggered a drift.
+
+        Examples
+        --------
+        >>> ADWIN().drift_detected
+        False
+        """
         return bool(self._core.drift_detected)
 
     @property
     def warning_detected(self) -> bool:
-        """Whether the last value raised a warning (always False for ADWIN, KSWIN, Page-Hinkley)."""
+        """Whether the last value raised a warning (always False for ADWIN, KSWIN, Page-Hinkley).
+
+        Examples
+        --------
+        >>> DDM().update(1).warning_detected
+        False
+        """
         return bool(self._core.warning_detected)
 
     def reset(self) -> "_Detector":
-        """Forget the stream seen so far (parameters are kept)."""
+        """Forget the stream seen so far (parameters are kept).
+
+        Examples
+        --------
+        >>> ADWIN().update(1.0).reset().width
+        0
+        """
         self._core.reset()
         return self
 
     def clone(self) -> "_Detector":
-        """A fresh detector with the same parameters."""
+        """A fresh detector with the same parameters.
+
+        Examples
+        --------
+        >>> ADWIN(delta=0.01).update(1.0).clone().width
+        0
+        """
         return type(self)(**self.get_params())
 
     def get_params(self) -> dict:
-        """Constructor parameters."""
+        """Constructor parameters.
+
+        Examples
+        --------
+        >>> EDDM().get_params()
+        {'warm_start': 30, 'alpha': 0.95, 'beta': 0.9}
+        """
         return {name: getattr(self, name) for name in self._param_names}
 
     # -------------------------------------------------------------- serialisation
@@ -133,7 +198,15 @@ class _Detector:
         return {}
 
     def to_dict(self) -> dict:
-        """JSON-serialisable parameters and complete state (resume with :meth:`from_dict`)."""
+        """JSON-serialisable parameters and complete state (resume with :meth:`from_dict`).
+
+        Examples
+        --------
+        >>> import json
+        >>> detector = ADWIN().update(1.0)
+        >>> json.loads(json.dumps(detector.to_dict()))["params"]["delta"]
+        0.002
+        """
         params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.get_params().items()}
         state = {key: [_encode(v) for v in values] for key, values in self._core.state().items()}
         return {"type": type(self).__name__, "format": _FORMAT, "params": params, "state": state,
@@ -141,7 +214,15 @@ class _Detector:
 
     @classmethod
     def from_dict(cls, data: dict) -> "_Detector":
-        """Rebuild a detector from :meth:`to_dict` output; it continues exactly where it stopped."""
+        """Rebuild a detector from :meth:`to_dict` output; it continues exactly where it stopped.
+
+        Examples
+        --------
+        >>> detector = ADWIN()
+        >>> _ = detector.update_many([0.0] * 100)
+        >>> ADWIN.from_dict(detector.to_dict()).width
+        100
+        """
         if not isinstance(data, dict) or "params" not in data or "state" not in data:
             raise ValueError("data must be a dict produced by to_dict()")
         if data.get("type", cls.__name__) != cls.__name__:
@@ -333,6 +414,8 @@ class KSWIN(_Detector):
         self.window_size = window_size
         self.stat_size = stat_size
         self.seed = seed
+        for name in ("alpha", "window_size", "stat_size"):
+            _check_param(name, getattr(self, name))
         self._seed_used = int(seed) if seed is not None else secrets.randbits(63)
         initial = [] if window is None else list(self._check_values(list(window)))
         self._core = _core.StreamKSWIN(alpha=alpha, window_size=window_size, stat_size=stat_size,
@@ -372,7 +455,8 @@ class DDM(_Detector):
     >>> import numpy as np
     >>> rng = np.random.default_rng(3)
     >>> errors = np.r_[rng.random(1000) < 0.1, rng.random(1000) < 0.5]
-    >>> int(DDM().update_many(errors)[0]) >= 1000
+    >>> detections = DDM().update_many(errors)
+    >>> 1000 <= int(detections[detections >= 1000][0]) < 1200  # first alarm after the change
     True
     """
 
@@ -407,7 +491,8 @@ class EDDM(_Detector):
     >>> import numpy as np
     >>> rng = np.random.default_rng(4)
     >>> errors = np.r_[rng.random(3000) < 0.05, rng.random(3000) < 0.4]
-    >>> int(EDDM().update_many(errors)[0]) >= 3000
+    >>> detections = EDDM().update_many(errors)
+    >>> 3000 <= int(detections[detections >= 3000][0]) < 3100  # first alarm after the change
     True
     """
 

@@ -154,7 +154,8 @@ class _SGDLinear(BaseEstimator):
 
     def _validate_Xy(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         # A fitted model accepts an empty batch in partial_fit (e.g. to declare new classes).
-        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, order="C", ensure_all_finite=True,
+        # Finiteness of X is checked by the core while it reads the rows (no extra pass).
+        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, order="C", ensure_all_finite=False,
                              y_numeric=not self._is_classifier, multi_output=False,
                              ensure_min_samples=1 if reset else 0)
         return np.ascontiguousarray(X, dtype=np.float64), np.asarray(y)
@@ -251,15 +252,31 @@ class _SGDLinear(BaseEstimator):
 
     # ------------------------------------------------------- serialisation
     def _anchor_for_json(self) -> Any:
-        if self.anchor is None:
+        anchor = self.anchor
+        if anchor is None:
             return None
-        coef, intercept = self._anchor_arrays() if hasattr(self, "_state") else (np.asarray(self.anchor), None)
-        return {"coef": np.asarray(coef).tolist(), "intercept": None if intercept is None else intercept.tolist()}
+        if isinstance(anchor, _SGDLinear):
+            check_is_fitted(anchor, "_state")
+            coef, intercept = anchor._state["coef"], anchor._state["intercept"]
+        elif isinstance(anchor, Mapping):
+            coef, intercept = anchor.get("coef"), anchor.get("intercept")
+        else:
+            coef, intercept = anchor, None
+        return {"coef": np.asarray(coef, dtype=np.float64).tolist(),
+                "intercept": None if intercept is None else np.asarray(intercept, dtype=np.float64).reshape(-1).tolist()}
 
     def to_dict(self) -> dict:
         """JSON-serialisable parameters and learned state (see :meth:`from_dict`).
 
         An anchor is stored as its weights (``{"coef": ..., "intercept": ...}``).
+
+        Examples
+        --------
+        >>> import json
+        >>> from loopwise.online import SGDRegressor
+        >>> model = SGDRegressor().fit([[0.0], [1.0]], [0.0, 1.0])
+        >>> json.loads(json.dumps(model.to_dict()))["type"]
+        'SGDRegressor'
         """
         params = self.get_params(deep=False)
         params["anchor"] = self._anchor_for_json()
@@ -278,7 +295,15 @@ class _SGDLinear(BaseEstimator):
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "_SGDLinear":
-        """Rebuild a learner from :meth:`to_dict` output."""
+        """Rebuild a learner from :meth:`to_dict` output.
+
+        Examples
+        --------
+        >>> from loopwise.online import SGDClassifier
+        >>> model = SGDClassifier(random_state=0).fit([[0.0], [1.0]], ["a", "b"])
+        >>> SGDClassifier.from_dict(model.to_dict()).classes_.tolist()
+        ['a', 'b']
+        """
         if not isinstance(data, Mapping) or "params" not in data:
             raise ValueError("data must be a dict produced by to_dict()")
         if data.get("type") != cls.__name__:

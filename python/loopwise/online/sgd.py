@@ -151,11 +151,16 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
 
     # --------------------------------------------------------------- classes
     def _check_targets(self, y: np.ndarray) -> None:
+        # Cheap version of sklearn's type_of_target for 1-D y (validate_data rejected 2-D):
+        # labels of any dtype, or floats that are whole numbers; anything else is continuous.
         if len(y) == 0:
             return
-        kind = type_of_target(y, input_name="y")
-        if kind not in ("binary", "multiclass"):
-            raise ValueError(f"Unknown label type: y is {kind}; SGDClassifier needs class labels")
+        if y.dtype.kind == "f" and (not np.isfinite(y).all() or (y != np.floor(y)).any()):
+            raise ValueError("Unknown label type: y is continuous; SGDClassifier needs class labels")
+        if y.dtype.kind == "O":
+            kind = type_of_target(y, input_name="y")
+            if kind not in ("binary", "multiclass"):
+                raise ValueError(f"Unknown label type: y is {kind}; SGDClassifier needs class labels")
 
     def _set_classes(self, classes: np.ndarray, n_features: int) -> None:
         if len(classes) < 2:
@@ -191,13 +196,20 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
         self._state = state
 
     def _encode(self, y: np.ndarray) -> np.ndarray:
-        index = np.searchsorted(self.classes_, y)
-        index = np.clip(index, 0, len(self.classes_) - 1)
-        unknown = self.classes_[index] != y
+        classes = self.classes_
+        if len(y) and y.dtype.kind in "iub" and classes.dtype.kind in "iub" \
+                and np.array_equal(classes, np.arange(len(classes))):
+            # Labels 0..K-1 (the common case): they are their own indices.
+            low, high = y.min(), y.max()
+            if low >= 0 and high < len(classes):
+                return y.astype(np.float64)
+        index = np.searchsorted(classes, y)
+        np.minimum(index, len(classes) - 1, out=index)
+        unknown = classes[index] != y
         if unknown.any():
             new = np.unique(y[unknown]).tolist()
             raise ValueError(f"y contains classes not seen before: {new}; declare them with "
-                             f"partial_fit(X, y, classes=...) to grow the model (known: {self.classes_.tolist()})")
+                             f"partial_fit(X, y, classes=...) to grow the model (known: {classes.tolist()})")
         return index.astype(np.float64)
 
     # ------------------------------------------------------------ learning

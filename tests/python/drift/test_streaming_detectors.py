@@ -64,7 +64,7 @@ CASES = [
 @pytest.mark.parametrize("name,ours,theirs,params,binary", CASES, ids=[c[0] for c in CASES])
 def test_identical_to_river(name, ours, theirs, params, binary):
     total = 0
-    for seed in range(12):
+    for seed in range(8):
         values = _error_stream(seed) if binary else _real_stream(seed)
         expected, expected_warnings = _river_positions(theirs(**params), values,
                                                        binary and theirs is not river_drift.ADWIN)
@@ -158,6 +158,12 @@ def test_bad_inputs():
         ADWIN().update_many(np.zeros((3, 2)))
     with pytest.raises(ValueError, match="delta"):
         ADWIN(delta=2.0)
+    with pytest.raises(TypeError, match="clock must be an int"):
+        ADWIN(clock=32.5)
+    with pytest.raises(TypeError, match="two_sided_test must be a bool"):
+        HDDM_W(two_sided_test="yes")
+    with pytest.raises(TypeError, match="delta must be a real number"):
+        PageHinkley(delta="small")
     with pytest.raises(ValueError, match="mode"):
         PageHinkley(mode="sideways")
     with pytest.raises(ValueError, match="stat_size"):
@@ -172,3 +178,12 @@ def test_bad_inputs():
         ADWIN.from_dict(broken)
     with pytest.raises(ValueError, match="to_dict"):
         ADWIN.from_dict({"nope": 1})
+
+
+def test_kswin_p_values_equal_rivers():
+    values = _real_stream(4, n=600)
+    theirs, mine = river_drift.KSWIN(seed=3), KSWIN(seed=3)
+    for x in values:
+        theirs.update(float(x))
+        mine.update(x)
+        assert mine.p_value == pytest.approx(theirs.p_value, abs=1e-12)

@@ -257,6 +257,15 @@ def test_bad_inputs_name_the_argument():
     with pytest.raises(ValueError, match="NaN|nan|infinity"):
         SGDClassifier().fit(np.where(X > 1, np.nan, X), y)
     model = SGDClassifier().fit(X, y)
+    before = copy.deepcopy(model._state)
+    bad = X.copy()
+    bad[30, 1] = np.inf
+    with pytest.raises(ValueError, match=r"NaN or infinity \(row 30\)"):
+        model.partial_fit(bad, y)
+    for key, value in before.items():  # a rejected batch leaves no trace
+        np.testing.assert_array_equal(model._state[key], value)
+    with pytest.raises(ValueError, match="Unknown label type"):
+        model.partial_fit(X, y + 0.5)
     with pytest.raises(ValueError, match="features"):
         model.partial_fit(X[:, :3], y)
     with pytest.raises(ValueError, match="features"):
@@ -279,3 +288,19 @@ def test_bad_inputs_name_the_argument():
         SGDRegressor(max_iter=2.5).fit(X, y)
     with pytest.raises(ValueError, match="to_dict"):
         SGDClassifier.from_dict({"x": 1})
+
+
+def test_loop_policies_use_the_learners():
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    from loopwise.loop.policy import Incremental, RefreshLeaves
+
+    X, y = make_classification(n_samples=1000, n_features=6, random_state=3)
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+    champion = SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5).fit(frame, y)
+    challenger = Incremental(prox=0.1)(champion, frame[:300], y[:300], np.ones(300))
+    assert challenger is not champion and challenger.anchor is champion
+    assert churn(champion, challenger, frame) < 0.2
+    trees = GradientBoostingClassifier(n_estimators=10, random_state=0).fit(X, y)
+    refreshed = RefreshLeaves(decay=0.5)(trees, frame, y, np.ones(len(y)))
+    assert refreshed.predict_proba(frame).shape == (1000, 2)

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
 from sklearn.ensemble import (GradientBoostingClassifier, GradientBoostingRegressor, HistGradientBoostingClassifier,
                               RandomForestClassifier, RandomForestRegressor)
 
@@ -34,13 +35,13 @@ def _classifiers():
     try:
         import lightgbm
 
-        models.append(lightgbm.LGBMClassifier(n_estimators=30, verbose=-1))
+        models.append(lightgbm.LGBMClassifier(n_estimators=30, verbose=-1, n_jobs=1))
     except ImportError:  # pragma: no cover
         pass
     try:
         import xgboost
 
-        models.append(xgboost.XGBClassifier(n_estimators=30, max_depth=3))
+        models.append(xgboost.XGBClassifier(n_estimators=30, max_depth=3, n_jobs=1))
     except ImportError:  # pragma: no cover
         pass
     return models
@@ -49,7 +50,8 @@ def _classifiers():
 @pytest.mark.parametrize("model", _classifiers(), ids=lambda m: type(m).__name__)
 def test_classifiers_identity_and_drift(model):
     X, y, Xd, yd = _binary_data()
-    model.fit(X, y)
+    with threadpool_limits(1):  # the machine is shared: one thread is plenty for these sizes
+        model.fit(X, y)
     ensemble = TreeEnsemble.from_model(model)
     unchanged = refresh_leaves(model, X, y, decay=1.0)
     np.testing.assert_array_equal(unchanged.predict(X), ensemble.predict(X))
@@ -107,3 +109,16 @@ def test_bad_inputs():
         refresh_leaves(model, X[:, :3], y)
     with pytest.raises(ValueError, match="sample_weight"):
         refresh_leaves(model, X, y, sample_weight=-np.ones(len(X)))
+
+
+def test_refreshed_ensemble_explains_additively():
+    import loopwise
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(500, 3))
+    y = X[:, 0] + rng.normal(scale=0.1, size=500)
+    model = GradientBoostingRegressor(n_estimators=20, random_state=0).fit(X, y)
+    refreshed = refresh_leaves(model, X, 2 * y, decay=0.0)
+    explanation = loopwise.TreeExplainer(refreshed)(X[:20])
+    np.testing.assert_allclose(explanation.values.sum(axis=1) + explanation.base_values, refreshed.predict(X[:20]),
+                               atol=1e-9)

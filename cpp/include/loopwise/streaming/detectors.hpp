@@ -73,7 +73,8 @@ class Adwin : public Detector {
   void restore(const State& s) override;
 
  private:
-  /// One row of the histogram: buckets of 2^row values in a ring of max_buckets + 1 slots.
+  /// One row of the histogram: buckets of 2^row values in a ring of at least max_buckets + 1
+  /// slots (a power of two, so positions wrap with a mask).
   struct Row {
     std::vector<double> total;
     std::vector<double> variance;
@@ -82,8 +83,7 @@ class Adwin : public Detector {
   };
   /// Slot of the k-th oldest bucket of a row.
   std::size_t slot(const Row& row, std::size_t k) const {
-    const std::size_t i = row.head + k;
-    return i >= row.total.size() ? i - row.total.size() : i;
+    return (row.head + k) & ring_mask_;
   }
   Row new_row() const;
   void push(Row& row, double total, double variance) const;
@@ -100,6 +100,8 @@ class Adwin : public Detector {
   std::vector<Row> rows_;  ///< rows_[0] holds single values (newest); the last row the oldest
   double total_ = 0.0, variance_ = 0.0, width_ = 0.0;
   double tick_ = 0.0, n_detections_ = 0.0;
+  std::int64_t phase_ = 0;        ///< tick % clock
+  std::size_t ring_mask_ = 7;     ///< ring size - 1
   double delta_prime_ = 0.0;      ///< log(2 log(width) / delta), cached per detection pass
   double window_variance_ = 0.0;  ///< variance / width, cached per detection pass
 };
