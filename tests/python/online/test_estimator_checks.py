@@ -27,5 +27,8 @@ def _expected(estimator):
      SGDRegressor(random_state=0), SGDRegressor(loss="huber", optimizer="adagrad", random_state=0), RLSRegressor()],
     expected_failed_checks=_expected,
 )
-def test_sklearn_compatible(estimator, check):
+def test_sklearn_compatible(estimator, check, monkeypatch):
+    # scikit-learn runs its array-API input check (numpy namespace) only when SCIPY_ARRAY_API
+    # is set and skips it otherwise; set it so the check runs instead of being skipped.
+    monkeypatch.setenv("SCIPY_ARRAY_API", "1")
     check(estimator)
