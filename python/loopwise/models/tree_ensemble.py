@@ -87,6 +87,7 @@ class TreeEnsemble:
         supports_missing: bool = True,
         categories: Optional[Mapping[int, Sequence[Any]]] = None,
         source: str = "loopwise",
+        learning_rate: Optional[float] = None,
     ) -> None:
         if task not in _TASKS:
             raise ValueError(f"task must be one of {_TASKS}, got {task!r}")
@@ -115,6 +116,10 @@ class TreeEnsemble:
         self.supports_missing = bool(supports_missing)
         self.categories = {int(k): list(v) for k, v in (categories or {}).items()}
         self.source = source
+        if learning_rate is not None and not (isinstance(learning_rate, (int, float)) and 0 < learning_rate < float("inf")):
+            raise ValueError(f"learning_rate must be a positive finite number or None, got {learning_rate!r}")
+        # The boosting shrinkage of the source model: what a leaf refresh scales its steps by.
+        self.learning_rate: Optional[float] = None if learning_rate is None else float(learning_rate)
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -150,15 +155,15 @@ class TreeEnsemble:
         if module == "sklearn":
             from ._sklearn import from_sklearn
 
-            return from_sklearn(model)
+            return _with_learning_rate(from_sklearn(model), model)
         if module == "xgboost":
             from ._xgboost import from_xgboost
 
-            return from_xgboost(model)
+            return _with_learning_rate(from_xgboost(model), model)
         if module == "lightgbm":
             from ._lightgbm import from_lightgbm
 
-            return from_lightgbm(model)
+            return _with_learning_rate(from_lightgbm(model), model)
         raise TypeError(
             f"cannot build a TreeEnsemble from {type(model).__module__}.{type(model).__name__}; "
             "supported are scikit-learn, XGBoost and LightGBM tree models"
@@ -320,6 +325,7 @@ class TreeEnsemble:
             "supports_missing": self.supports_missing,
             "categories": categories,
             "source": self.source,
+            "learning_rate": self.learning_rate,
         }
 
     @classmethod
@@ -348,6 +354,7 @@ class TreeEnsemble:
             supports_missing=data.get("supports_missing", True),
             categories={int(k): v for k, v in (data.get("categories") or {}).items()},
             source=data.get("source", "loopwise"),
+            learning_rate=data.get("learning_rate"),
         )
 
     def to_json(self, path: Optional[Union[str, os.PathLike]] = None) -> Optional[str]:
@@ -419,3 +426,11 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _with_learning_rate(ensemble: TreeEnsemble, model: Any) -> TreeEnsemble:
+    from ._learning_rate import model_learning_rate
+
+    rate = model_learning_rate(model)
+    ensemble.learning_rate = None if rate is None else float(rate)
+    return ensemble

@@ -7,41 +7,11 @@ from typing import Any, Optional
 
 import numpy as np
 
+from ..models._learning_rate import model_learning_rate as _model_learning_rate
+
 __all__ = ["refresh_leaves"]
 
 _MIN_HESSIAN = 1e-12
-
-
-def _model_learning_rate(model: Any) -> Optional[float]:
-    """The shrinkage a boosting library applied to its leaves, when the model tells it."""
-    for attribute in ("learning_rate",):
-        value = getattr(model, attribute, None)
-        if isinstance(value, numbers.Real):
-            return float(value)
-    get_params = getattr(model, "get_params", None)
-    if callable(get_params):
-        try:
-            params = get_params()
-        except Exception:  # pragma: no cover - foreign estimators
-            params = {}
-        for key in ("learning_rate", "eta"):
-            if isinstance(params.get(key), numbers.Real):
-                return float(params[key])
-    module = type(model).__module__
-    if module.startswith("xgboost"):
-        booster = model.get_booster() if hasattr(model, "get_booster") else model
-        import json
-
-        config = json.loads(booster.save_config())
-        return float(config["learner"]["gradient_booster"]["tree_train_param"]["eta"])
-    if module.startswith("lightgbm"):
-        booster = model.booster_ if hasattr(model, "booster_") else model
-        params = getattr(booster, "params", {}) or {}
-        for key in ("learning_rate", "shrinkage_rate", "eta"):
-            if key in params:
-                return float(params[key])
-        return 0.1  # LightGBM's documented default
-    return None
 
 
 def _check_targets(ensemble: Any, y: Any, n: int) -> np.ndarray:
@@ -146,6 +116,11 @@ def refresh_leaves(ensemble: Any, X: Any, y: Any, *, decay: float = 0.9, learnin
     source_model = ensemble
     if not isinstance(ensemble, TreeEnsemble):
         ensemble = TreeEnsemble.from_model(ensemble)
+    # A known shrinkage (given, or the source model's) travels with the refreshed ensemble, so
+    # refreshing it again uses the same rate instead of estimating one.
+    known_rate = learning_rate if learning_rate is not None else _model_learning_rate(source_model)
+    if known_rate is None:
+        known_rate = ensemble.learning_rate
     leaves = ensemble.apply(X)  # validates X (width, names, NaN policy)
     n = leaves.shape[0]
     if n == 0:
@@ -186,7 +161,7 @@ def refresh_leaves(ensemble: Any, X: Any, y: Any, *, decay: float = 0.9, learnin
         if (outputs < 0).any():
             raise ValueError("ensembles mixing forest-style and boosted trees are not supported")
         link = ensemble.link
-        rate = _model_learning_rate(source_model) if learning_rate is None else float(learning_rate)
+        rate = None if known_rate is None else float(known_rate)
 
         def newton_pass(update: bool, rate: float) -> tuple[float, float]:
             margin = np.tile(ensemble.base_score, (n, 1)).astype(np.float64)
@@ -219,4 +194,4 @@ def refresh_leaves(ensemble: Any, X: Any, y: Any, *, decay: float = 0.9, learnin
     fields["value"] = new_value
     return TreeEnsemble(fields, feature_names=ensemble.feature_names, task=ensemble.task, classes=ensemble.classes,
                         supports_missing=ensemble.supports_missing, categories=ensemble.categories,
-                        source=ensemble.source)
+                        source=ensemble.source, learning_rate=known_rate)

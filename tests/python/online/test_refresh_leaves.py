@@ -122,3 +122,42 @@ def test_refreshed_ensemble_explains_additively():
     explanation = loopwise.TreeExplainer(refreshed)(X[:20])
     np.testing.assert_allclose(explanation.values.sum(axis=1) + explanation.base_values, refreshed.predict(X[:20]),
                                atol=1e-9)
+
+
+def test_the_learning_rate_travels_with_the_ensemble():
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    from loopwise.models import TreeEnsemble
+    from loopwise.online import refresh_leaves
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(600, 3))
+    y = X[:, 0] + 0.1 * rng.normal(size=600)
+    gbm = GradientBoostingRegressor(n_estimators=30, learning_rate=0.3, random_state=0).fit(X, y)
+    ensemble = TreeEnsemble.from_model(gbm)
+    assert ensemble.learning_rate == 0.3
+    assert TreeEnsemble.from_json(ensemble.to_json()).learning_rate == 0.3
+    once = refresh_leaves(gbm, X, y + 1.0, decay=0.5)
+    assert once.learning_rate == 0.3
+    # Refreshing the refreshed ensemble uses the remembered rate: the same as passing it.
+    np.testing.assert_array_equal(refresh_leaves(once, X, y + 1.0, decay=0.5).predict(X),
+                                  refresh_leaves(once, X, y + 1.0, decay=0.5, learning_rate=0.3).predict(X))
+    assert TreeEnsemble.from_model(__import__("sklearn.ensemble", fromlist=["x"]).RandomForestRegressor(
+        n_estimators=2, random_state=0).fit(X, y)).learning_rate is None
+    with pytest.raises(ValueError, match="learning_rate"):
+        TreeEnsemble(ensemble.fields, learning_rate=-1.0)
+
+
+@pytest.mark.parametrize("booster", ["gbtree", "dart"])
+def test_xgboost_and_lightgbm_learning_rates_are_read(booster):
+    import lightgbm as lgb
+    import xgboost as xgb
+
+    from loopwise.models import TreeEnsemble
+
+    rng = np.random.default_rng(12)
+    X, y = rng.normal(size=(200, 3)), rng.normal(size=200)
+    model = xgb.train({"eta": 0.17, "booster": booster, "max_depth": 2}, xgb.DMatrix(X, label=y), 3)
+    assert TreeEnsemble.from_model(model).learning_rate == pytest.approx(0.17)
+    light = lgb.LGBMRegressor(n_estimators=3, learning_rate=0.23, verbose=-1).fit(X, y)
+    assert TreeEnsemble.from_model(light).learning_rate == pytest.approx(0.23)
