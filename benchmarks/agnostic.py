@@ -108,7 +108,7 @@ def lime_cases(rows: list, quick: bool) -> None:
     row = X[5]
     version = getattr(lime, "__version__", "0.2")
     peer = lime_tabular.LimeTabularExplainer(X, mode="regression", random_state=0)
-    ours = LimeTabular(X, mode="regression", random_state=0)
+    ours = LimeTabular(X, mode="regression", n_jobs=1, random_state=0)
 
     def opaque(Z):
         return model.predict(Z)

@@ -12,6 +12,7 @@ import numpy as np
 from .. import _core
 from .._input import as_matrix, feature_names_of
 from .._random import RandomState, resolve_seed
+from .._threads import resolve_n_jobs
 from .background import _template
 from ._sandwich import ModelFunction, _frame
 from .background import Background
@@ -169,6 +170,10 @@ class LimeTabular:
     feature_selection : {"auto", "forward_selection", "highest_weights", "none"}
         ``"auto"``: forward selection for at most 6 features, else highest weights.
     class_names : sequence of str, optional
+    n_jobs : int, optional
+        Threads for natively evaluated models (a tree ensemble's or linear model's
+        ``predict``/``predict_proba`` is run in C++ after checking it reproduces the
+        callable on training rows). Results do not depend on it.
     random_state : int, Generator or None
         Seed; every ``explain`` call with the same seed draws the same neighbourhood.
 
@@ -197,6 +202,7 @@ class LimeTabular:
         sample_around_instance: bool = False,
         feature_selection: str = "auto",
         class_names: Optional[Sequence[Any]] = None,
+        n_jobs: Optional[int] = None,
         random_state: RandomState = None,
     ) -> None:
         if mode not in _MODES:
@@ -226,6 +232,8 @@ class LimeTabular:
         self.feature_selection = feature_selection
         self.class_names = None if class_names is None else [str(c) for c in class_names]
         self.random_state = random_state
+        resolve_n_jobs(n_jobs)  # fail early on n_jobs=0
+        self.n_jobs = n_jobs
         self._seed = resolve_seed(random_state)
         self.n_features = m
         # Rows a native shortcut for predict_fn must reproduce before it is trusted.
@@ -368,19 +376,24 @@ class LimeTabular:
         return _core.lime_sample(self._features, row, category, num_samples, self.sample_around_instance, seed)
 
     def _native(self, predict_fn: Callable) -> Optional[ModelFunction]:
-        """A C++ evaluator for ``predict_fn`` when it is a tree/linear model's method (checked)."""
-        key = id(predict_fn)
-        cached = self._native_cache.get(key)
-        if cached is not None and cached[0] is predict_fn:
-            return cached[1]
+        """A C++ evaluator for ``predict_fn`` when it is a tree/linear model's method (checked).
+
+        ``model.predict`` is a new bound-method object on every access, so the cache is
+        keyed by the model object and the function, not by the bound method.
+        """
+        owner = getattr(predict_fn, "__self__", None)
+        key = (id(owner), getattr(predict_fn, "__func__", predict_fn))
+        cached = self._native_cache.get("entry")
+        if cached is not None and cached[0] == key and cached[1] is owner:
+            return cached[2]
         function: Optional[ModelFunction] = None
-        if getattr(predict_fn, "__self__", None) is not None or type(predict_fn).__name__ == "TreeEnsemble":
+        if owner is not None or type(predict_fn).__name__ == "TreeEnsemble":
             try:
-                candidate = ModelFunction(predict_fn, self._check_rows, None)
+                candidate = ModelFunction(predict_fn, self._check_rows, self.n_jobs)
                 function = candidate if candidate.native else None
             except (TypeError, ValueError):
                 function = None
-        self._native_cache = {key: (predict_fn, function)}
+        self._native_cache = {"entry": (key, owner, function)}
         return function
 
     def _predict(self, predict_fn: Callable, inverse: np.ndarray) -> np.ndarray:

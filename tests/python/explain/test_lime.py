@@ -214,6 +214,8 @@ def test_bad_inputs(data):
         LimeTabular(data, categorical_features=[99])
     with pytest.raises(ValueError, match="training_data"):
         LimeTabular(np.full((3, 2), np.nan))
+    with pytest.raises(ValueError, match="n_jobs"):
+        LimeTabular(data, n_jobs=0)
     lime = LimeTabular(data, mode="classification", random_state=0)
     with pytest.raises(ValueError, match="x"):
         lime.explain(data[0, :3], classifier)
