@@ -10,7 +10,8 @@ coalition values into attributions. A model loopwise evaluates natively (a
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+import sys
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
@@ -26,6 +27,11 @@ __all__ = ["ModelFunction", "CoalitionExplainer"]
 _LINKS = ("identity", "logit")
 _CHUNK_ROWS = 1 << 17  # synthetic rows per model call: 128k rows x M doubles
 _LOGIT_EPS = 1e-15
+_PROGRESS_MIN_ROWS = 20
+
+
+def _interactive() -> bool:
+    return hasattr(sys, "ps1") or "ipykernel" in sys.modules
 
 
 def _frame(values: np.ndarray, template: Any) -> Any:
@@ -182,6 +188,7 @@ class CoalitionExplainer:
         n_jobs: Optional[int] = None,
         random_state: RandomState = None,
         chunk_size: int = _CHUNK_ROWS,
+        progress: Optional[bool] = None,
     ) -> None:
         if link not in _LINKS:
             raise ValueError(f"link must be one of {_LINKS}, got {link!r}")
@@ -193,6 +200,7 @@ class CoalitionExplainer:
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.chunk_size = int(chunk_size)
+        self.progress = progress
         self._seed = resolve_seed(random_state)
         self.model = model
         self._f = ModelFunction(model, self.background, n_jobs)
@@ -202,7 +210,32 @@ class CoalitionExplainer:
         self._base = self._link(self.background.weights @ outputs)
         self.expected_value = float(self._base[0]) if self._base.size == 1 else self._base.copy()
 
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict:
+        # The model function holds closures over native evaluators: rebuild it on load.
+        state = self.__dict__.copy()
+        state.pop("_f", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._f = ModelFunction(self.model, self.background, self.n_jobs)
+        self._f(self.background.data[:1])  # learn the output width again
+
     # ------------------------------------------------------------------ helpers
+    def _blocks(self, n: int, size: int) -> Iterator[tuple[int, int]]:
+        """Row blocks (results never depend on the blocking), with a tqdm bar when asked."""
+        show = self.progress if self.progress is not None else (_interactive() and n >= _PROGRESS_MIN_ROWS)
+        if show:
+            size = max(1, min(size, 8))
+        starts = range(0, n, size)
+        if show and len(starts) > 1:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc=type(self).__name__, unit="block")
+        for start in starts:
+            yield start, min(start + size, n)
+
     def _link(self, p: np.ndarray) -> np.ndarray:
         if self.link == "identity":
             return p

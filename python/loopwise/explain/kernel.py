@@ -65,6 +65,8 @@ class KernelExplainer(CoalitionExplainer):
         Seed of the coalition sampling; the same seed gives identical values.
     chunk_size : int
         Synthetic rows per model call (bounds memory).
+    progress : bool, optional
+        Show a tqdm bar; ``None`` shows it for 20 rows or more in an interactive session.
 
     Attributes
     ----------
@@ -113,8 +115,17 @@ class KernelExplainer(CoalitionExplainer):
         n_jobs: Optional[int] = None,
         random_state: RandomState = None,
         chunk_size: int = _CHUNK_ROWS,
+        progress: Optional[bool] = None,
     ) -> None:
-        super().__init__(model, background, link=link, n_jobs=n_jobs, random_state=random_state, chunk_size=chunk_size)
+        super().__init__(
+            model,
+            background,
+            link=link,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            chunk_size=chunk_size,
+            progress=progress,
+        )
 
     def _budget(self, nsamples: Any) -> int:
         M = self.n_features
@@ -190,8 +201,7 @@ class KernelExplainer(CoalitionExplainer):
             phi[:, 0, :] = full - self._base
             return self._explanation(rows, phi, se, X)
         design = _core.KernelDesign(M, budget, self._seed)
-        for start in range(0, n, _ROW_BLOCK):
-            stop = min(start + _ROW_BLOCK, n)
+        for start, stop in self._blocks(n, _ROW_BLOCK):
             block_phi, block_se = self._explain_block(design, rows[start:stop], full[start:stop], tol, selection)
             phi[start:stop], se[start:stop] = block_phi, block_se
         return self._explanation(rows, phi, None if selection else se, X)

@@ -97,6 +97,27 @@ class LimeExplanation:
         """``label -> [(feature index, weight), ...]``."""
         return {label: list(pairs) for label, pairs in self.local_exp.items()}
 
+    def to_dict(self) -> dict:
+        """JSON-serialisable dict of everything the explanation holds (labels as str keys).
+
+        Examples
+        --------
+        >>> import json
+        >>> e = LimeExplanation("regression", ["a"], {0: [(0, 1.5)]}, {0: 0.0}, {0: 1.0}, {0: 1.5}, [1.5])
+        >>> json.loads(json.dumps(e.to_dict()))["local_exp"]["0"]
+        [[0, 1.5]]
+        """
+        return {
+            "mode": self.mode,
+            "feature_names": list(self.feature_names),
+            "class_names": self.class_names,
+            "local_exp": {str(k): [[int(j), float(w)] for j, w in v] for k, v in self.local_exp.items()},
+            "intercept": {str(k): float(v) for k, v in self.intercept.items()},
+            "score": {str(k): float(v) for k, v in self.score.items()},
+            "local_pred": {str(k): float(v) for k, v in self.local_pred.items()},
+            "predicted": self.predicted.tolist(),
+        }
+
     def to_frame(self, label: Optional[int] = 1) -> Any:
         """The weights for ``label`` as a DataFrame (feature, weight)."""
         import pandas as pd
@@ -679,6 +700,17 @@ class LimeTabular:
         sigma2 = float((w * residual**2).sum() / dof)
         cov = sigma2 * inverse @ (Z.T @ (w[:, None] * Z)) @ inverse
         return np.sqrt(np.maximum(np.diag(cov)[1:], 0.0))
+
+    def __getstate__(self) -> dict:
+        # Core feature specs and the native evaluator cache are rebuilt on load.
+        state = self.__dict__.copy()
+        state.pop("_features", None)
+        state["_native_cache"] = {}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._features = [_core.LimeFeature(spec) for spec in self._specs]
 
     def __repr__(self) -> str:
         return f"LimeTabular(mode={self.mode!r}, features={self.n_features}, discretizer={self.discretizer!r})"

@@ -1,0 +1,68 @@
+"""Pickling, progress bars and result serialisation of the model-agnostic explainers."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import numpy as np
+from sklearn.ensemble import GradientBoostingRegressor
+from sklearn.linear_model import Ridge
+
+from loopwise.explain import (
+    ExactExplainer,
+    KernelExplainer,
+    LimeTabular,
+    LinearExplainer,
+    PermutationExplainer,
+    kmeans,
+    surrogate_tree,
+)
+
+
+def _model():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 5))
+    return X, GradientBoostingRegressor(n_estimators=10, random_state=0).fit(X, X[:, 0] * X[:, 1] + X[:, 2])
+
+
+def test_explainers_pickle_and_give_identical_results():
+    X, model = _model()
+    background = kmeans(X, 5, random_state=0)
+    for explainer in (
+        KernelExplainer(model.predict, background, random_state=0),
+        PermutationExplainer(model.predict, background, random_state=0),
+        ExactExplainer(model.predict, background),
+        LinearExplainer(Ridge().fit(X, X[:, 0]), background),
+    ):
+        clone = pickle.loads(pickle.dumps(explainer))
+        np.testing.assert_array_equal(clone(X[:3]).values, explainer(X[:3]).values)
+    lime = LimeTabular(X, mode="regression", random_state=0)
+    clone = pickle.loads(pickle.dumps(lime))
+    assert clone.explain(X[0], model.predict).local_exp == lime.explain(X[0], model.predict).local_exp
+    surrogate = surrogate_tree(model.predict, X)
+    assert str(pickle.loads(pickle.dumps(surrogate))) == str(surrogate)
+
+
+def test_progress_bar_does_not_change_results(capsys):
+    X, model = _model()
+    quiet = KernelExplainer(lambda Z: model.predict(Z), X[:5], random_state=1, progress=False)(X[:20], nsamples=40)
+    loud = KernelExplainer(lambda Z: model.predict(Z), X[:5], random_state=1, progress=True)(X[:20], nsamples=40)
+    np.testing.assert_array_equal(quiet.values, loud.values)
+    assert "KernelExplainer" in capsys.readouterr().err
+    a = PermutationExplainer(model.predict, X[:5], random_state=1, progress=True)(X[:20])
+    b = PermutationExplainer(model.predict, X[:5], random_state=1)(X[:20])
+    np.testing.assert_array_equal(a.values, b.values)
+
+
+def test_lime_explanation_serialises():
+    X, model = _model()
+    e = LimeTabular(X, mode="regression", random_state=0).explain(X[0], model.predict, num_features=3)
+    d = json.loads(json.dumps(e.to_dict()))
+    assert d["mode"] == "regression" and len(d["local_exp"]["0"]) == 3
+    assert "LIME explanation" in e._repr_html_()
+    import matplotlib
+
+    matplotlib.use("Agg")
+    assert e.plot() is not None
+    assert surrogate_tree(model.predict, X, max_depth=2).plot() is not None
