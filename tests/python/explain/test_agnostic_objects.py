@@ -66,3 +66,30 @@ def test_lime_explanation_serialises():
     matplotlib.use("Agg")
     assert e.plot() is not None
     assert surrogate_tree(model.predict, X, max_depth=2).plot() is not None
+
+
+def test_core_rejects_inconsistent_arrays():
+    import pytest
+
+    from loopwise import _core
+
+    design = _core.KernelDesign(6, 20, 0)
+    values = np.zeros((1, design.n_masks, 1))
+    with pytest.raises(ValueError):
+        design.solve(design.n_pairs + 1, values, np.zeros(1), np.zeros((1, 1)), 1)
+    with pytest.raises(ValueError):
+        design.solve(design.n_pairs, values[:, :3], np.zeros(1), np.zeros((1, 1)), 1)
+    with pytest.raises(ValueError):
+        design.solve(design.n_pairs, values, np.zeros(2), np.zeros((1, 1)), 1)
+    with pytest.raises(ValueError):
+        _core.coalition_rows(np.zeros((1, 6)), np.zeros((2, 5)), design.masks, 0, 1, 1)
+    with pytest.raises(ValueError):
+        _core.coalition_rows(np.zeros((1, 6)), np.zeros((2, 6)), design.masks, 0, design.n_masks + 1, 1)
+    with pytest.raises(ValueError):
+        _core.exact_shapley(np.zeros((1, 7, 1)), 3, 1)
+    with pytest.raises(ValueError):
+        _core.PermutationDesign(3, 2, 0).solve(np.zeros((1, 3, 1)), 1)
+    with pytest.raises(ValueError):
+        _core.weighted_ridge(np.zeros((3, 2)), np.zeros(3), np.ones(3), [5], 1.0)
+    with pytest.raises(ValueError):
+        _core.lime_sample([_core.LimeFeature({"categorical": True})], np.zeros(1), np.zeros(1), 10, False, 0)
