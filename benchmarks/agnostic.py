@@ -188,10 +188,14 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     rows: list = []
+    start_load = os.getloadavg()[0]
     kernel_cases(rows, args.quick)
     lime_cases(rows, args.quick)
-    text = header("Model-agnostic explainers (loopwise.explain vs shap / lime)") + "\n" + table(
-        rows, ["case", "peer", "peer s", "loopwise s", "ratio", "accuracy", "loopwise threads"]
+    load = "load average (1 min) at start %.2f, at end %.2f" % (start_load, os.getloadavg()[0])
+    text = (
+        header("Model-agnostic explainers (loopwise.explain vs shap / lime)")
+        + f"\nShared machine, {load}: absolute times are noisy, ratios less so.\n\n"
+        + table(rows, ["case", "peer", "peer s", "loopwise s", "ratio", "accuracy", "loopwise threads"])
     )
     write_result("agnostic", text)
 

@@ -44,7 +44,7 @@ double normal_quantile(double p) {
         ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1.0);
   }
   const double e = 0.5 * std::erfc(-x / std::sqrt(2.0)) - p;
-  const double u = e * std::sqrt(2.0 * M_PI) * std::exp(0.5 * x * x);
+  const double u = e * 2.5066282746310002 * std::exp(0.5 * x * x);  // sqrt(2 pi)
   return x - u / (1.0 + 0.5 * x * u);
 }
 
