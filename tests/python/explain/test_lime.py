@@ -171,6 +171,13 @@ def test_seeded_determinism_and_explain_many(data):
     assert c.local_exp != a.local_exp
     many = lime.explain_many(data[:3], regression_model, num_features=4)
     assert many[1].local_exp == a.local_exp
+    threaded = LimeTabular(data, mode="regression", random_state=4, n_jobs=2).explain_many(
+        data[:3], regression_model, num_features=4
+    )
+    serial = LimeTabular(data, mode="regression", random_state=4, n_jobs=1).explain_many(
+        data[:3], regression_model, num_features=4
+    )
+    assert [e.local_exp for e in threaded] == [e.local_exp for e in serial] == [e.local_exp for e in many]
 
 
 def test_dataframes_and_categoricals_reach_the_model():
