@@ -45,11 +45,13 @@ def _frame(values: np.ndarray, template: Any) -> Any:
         if isinstance(dtype, pd.CategoricalDtype):
             codes = np.where(np.isnan(column), -1, column).astype(np.int64)
             columns[name] = pd.Categorical.from_codes(codes, dtype=dtype)
-        elif pd.api.types.is_bool_dtype(dtype):
+        elif pd.api.types.is_bool_dtype(dtype) and np.isin(column, (0.0, 1.0)).all():
             columns[name] = column.astype(bool)
-        elif pd.api.types.is_integer_dtype(dtype) and not np.isnan(column).any():
+        elif pd.api.types.is_integer_dtype(dtype) and np.isfinite(column).all() and (column == np.round(column)).all():
             columns[name] = column.astype(dtype)
         else:
+            # Values the original dtype cannot hold (e.g. unrounded k-means centres of an
+            # integer column) stay float rather than being truncated silently.
             columns[name] = column
     return pd.DataFrame(columns, columns=template.columns)
 
