@@ -5,12 +5,12 @@ from __future__ import annotations
 import html
 import itertools
 from numbers import Integral, Real
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
 from .. import _core
-from .._input import as_matrix, feature_names_of
+from .._input import as_matrix
 from .._random import RandomState, resolve_seed
 from .._threads import resolve_n_jobs
 from .background import _template
