@@ -13,9 +13,8 @@ from .. import _core
 from .._input import as_matrix
 from .._random import RandomState, resolve_seed
 from .._threads import resolve_n_jobs
-from .background import _template
 from ._sandwich import ModelFunction, _frame
-from .background import Background
+from .background import Background, _template
 
 __all__ = ["LimeTabular", "LimeExplanation"]
 
