@@ -302,7 +302,23 @@ class CoalitionExplainer:
         if k == 1:
             phi, base = phi[:, :, 0], base[:, 0]
             se = None if se is None else se[:, :, 0]
-        return Explanation(phi, base, data=rows, feature_names=names, output_names=None, std_errors=se)
+        return Explanation(phi, base, data=rows, feature_names=names, output_names=self._output_names(k), std_errors=se)
+
+    def _output_names(self, k: int) -> Optional[list[str]]:
+        """Class labels for a classifier's ``predict_proba``/``decision_function`` outputs."""
+        if k == 1:
+            return None
+        owner = getattr(self.model, "__self__", None)
+        classes = getattr(owner, "classes_", None)
+        if classes is not None and len(classes) == k and getattr(self.model, "__name__", "") in (
+            "predict_proba",
+            "decision_function",
+            "predict_log_proba",
+        ):
+            names = [str(c) for c in classes]
+            if len(set(names)) == k:
+                return names
+        return None
 
     def shap_values(self, X: Any, **kwargs: Any) -> np.ndarray:
         """SHAP values as an array, shape (n, m) or (n, m, k); see ``__call__``."""

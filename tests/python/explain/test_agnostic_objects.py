@@ -93,3 +93,15 @@ def test_core_rejects_inconsistent_arrays():
         _core.weighted_ridge(np.zeros((3, 2)), np.zeros(3), np.ones(3), [5], 1.0)
     with pytest.raises(ValueError):
         _core.lime_sample([_core.LimeFeature({"categorical": True})], np.zeros(1), np.zeros(1), 10, False, 0)
+
+
+def test_classifier_outputs_are_named_by_class():
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4))
+    labels = np.where(X[:, 0] > 0, "yes", "no")
+    model = RandomForestClassifier(n_estimators=5, random_state=0).fit(X, labels)
+    e = KernelExplainer(model.predict_proba, X[:10], random_state=0)(X[:2])
+    assert e.output_names == ["no", "yes"]
+    np.testing.assert_allclose(e.output(), model.predict_proba(X[:2]), atol=1e-9)
