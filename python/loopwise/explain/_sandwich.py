@@ -275,18 +275,25 @@ class CoalitionExplainer:
                 ensemble._core, rows, self.background.data, weights, np.ascontiguousarray(masks[begin:end]), n_jobs
             )
             return self._link(values)
+        # One buffer for all chunks. Safe to reuse: each chunk's model output is reduced
+        # over the background before the next chunk overwrites the rows.
+        M = self.n_features
         if nc <= per_call:
             group = max(1, per_call // nc)
+            buffer = np.empty((min(group, n) * nc * B, M))
             for i0 in range(0, n, group):
                 i1 = min(i0 + group, n)
-                synthetic = _core.coalition_rows(rows[i0:i1], self.background.data, masks, begin, end, n_jobs)
+                target = buffer[: (i1 - i0) * nc * B]
+                synthetic = _core.coalition_rows(rows[i0:i1], self.background.data, masks, begin, end, n_jobs, target)
                 values = self._f(synthetic).reshape(i1 - i0, nc, B, -1)
                 out[i0:i1] = np.einsum("icbk,b->ick", values, weights)
             return self._link(out)
+        buffer = np.empty((per_call * B, M))
         for i in range(n):
             for c0 in range(begin, end, per_call):
                 c1 = min(c0 + per_call, end)
-                synthetic = _core.coalition_rows(rows[i : i + 1], self.background.data, masks, c0, c1, n_jobs)
+                target = buffer[: (c1 - c0) * B]
+                synthetic = _core.coalition_rows(rows[i : i + 1], self.background.data, masks, c0, c1, n_jobs, target)
                 values = self._f(synthetic).reshape(c1 - c0, B, -1)
                 out[i, c0 - begin : c1 - begin] = np.einsum("cbk,b->ck", values, weights)
         return self._link(out)
