@@ -2,6 +2,7 @@
 // coalition rows, and LIME's sampler, weighted ridge and feature selection.
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include <pybind11/stl.h>
 
@@ -34,14 +35,22 @@ void check_3d(const CArray<double>& a, const char* name) {
 
 template <class T>
 py::array_t<T> coalition_rows(const CArray<T>& X, const CArray<T>& background, const CArray<std::uint8_t>& masks,
-                              std::int64_t begin, std::int64_t end, int n_jobs) {
+                              std::int64_t begin, std::int64_t end, int n_jobs, std::optional<CArray<T>> out_buffer) {
   auto x = matrix_view(X, "X");
   auto bg = matrix_view(background, "background");
   if (masks.ndim() != 2 || masks.shape(1) != x.cols) throw InvalidArgument("masks must have one column per feature");
   if (bg.cols != x.cols) throw InvalidArgument("background has a different number of features than X");
   if (begin < 0 || end < begin || end > masks.shape(0)) throw InvalidArgument("mask range out of bounds");
   const std::int64_t rows = x.rows * (end - begin) * bg.rows;
-  py::array_t<T> out({rows, x.cols});
+  // A caller-owned buffer saves the page faults of a fresh allocation on every chunk.
+  py::array_t<T> out;
+  if (out_buffer) {
+    out = *out_buffer;
+    if (out.ndim() != 2 || out.shape(0) != rows || out.shape(1) != x.cols || !out.writeable())
+      throw InvalidArgument("out must be a writeable C-contiguous array of shape (rows, n_features)");
+  } else {
+    out = py::array_t<T>({rows, x.cols});
+  }
   T* data = out.mutable_data();
   const std::uint8_t* m = masks.data();
   const std::int64_t n_masks = masks.shape(0);
@@ -170,9 +179,9 @@ void bind_agnostic(py::module_& m) {
       py::arg("values"), py::arg("n_features"), py::arg("n_jobs"));
 
   m.def("coalition_rows", &coalition_rows<double>, py::arg("X"), py::arg("background"), py::arg("masks"),
-        py::arg("begin"), py::arg("end"), py::arg("n_jobs"));
+        py::arg("begin"), py::arg("end"), py::arg("n_jobs"), py::arg("out") = py::none());
   m.def("coalition_rows", &coalition_rows<float>, py::arg("X"), py::arg("background"), py::arg("masks"),
-        py::arg("begin"), py::arg("end"), py::arg("n_jobs"));
+        py::arg("begin"), py::arg("end"), py::arg("n_jobs"), py::arg("out") = py::none());
 
   py::class_<ex::LimeFeature>(m, "LimeFeature")
       .def(py::init([](const py::dict& d) {

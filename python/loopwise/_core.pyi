@@ -175,6 +175,7 @@ def coalition_rows(
     begin: int,
     end: int,
     n_jobs: int,
+    out: npt.NDArray[np.float64] | None = None,
 ) -> npt.NDArray[np.float64]: ...
 @overload
 def coalition_rows(
@@ -184,6 +185,7 @@ def coalition_rows(
     begin: int,
     end: int,
     n_jobs: int,
+    out: npt.NDArray[np.float32] | None = None,
 ) -> npt.NDArray[np.float32]: ...
 
 class LimeFeature:

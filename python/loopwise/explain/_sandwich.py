@@ -10,7 +10,8 @@ coalition values into attributions. A model loopwise evaluates natively (a
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+import sys
+from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
 
@@ -26,6 +27,11 @@ __all__ = ["ModelFunction", "CoalitionExplainer"]
 _LINKS = ("identity", "logit")
 _CHUNK_ROWS = 1 << 17  # synthetic rows per model call: 128k rows x M doubles
 _LOGIT_EPS = 1e-15
+_PROGRESS_MIN_ROWS = 20
+
+
+def _interactive() -> bool:
+    return hasattr(sys, "ps1") or "ipykernel" in sys.modules
 
 
 def _frame(values: np.ndarray, template: Any) -> Any:
@@ -39,11 +45,13 @@ def _frame(values: np.ndarray, template: Any) -> Any:
         if isinstance(dtype, pd.CategoricalDtype):
             codes = np.where(np.isnan(column), -1, column).astype(np.int64)
             columns[name] = pd.Categorical.from_codes(codes, dtype=dtype)
-        elif pd.api.types.is_bool_dtype(dtype):
+        elif pd.api.types.is_bool_dtype(dtype) and np.isin(column, (0.0, 1.0)).all():
             columns[name] = column.astype(bool)
-        elif pd.api.types.is_integer_dtype(dtype) and not np.isnan(column).any():
+        elif pd.api.types.is_integer_dtype(dtype) and np.isfinite(column).all() and (column == np.round(column)).all():
             columns[name] = column.astype(dtype)
         else:
+            # Values the original dtype cannot hold (e.g. unrounded k-means centres of an
+            # integer column) stay float rather than being truncated silently.
             columns[name] = column
     return pd.DataFrame(columns, columns=template.columns)
 
@@ -182,6 +190,7 @@ class CoalitionExplainer:
         n_jobs: Optional[int] = None,
         random_state: RandomState = None,
         chunk_size: int = _CHUNK_ROWS,
+        progress: Optional[bool] = None,
     ) -> None:
         if link not in _LINKS:
             raise ValueError(f"link must be one of {_LINKS}, got {link!r}")
@@ -193,6 +202,7 @@ class CoalitionExplainer:
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.chunk_size = int(chunk_size)
+        self.progress = progress
         self._seed = resolve_seed(random_state)
         self.model = model
         self._f = ModelFunction(model, self.background, n_jobs)
@@ -202,7 +212,32 @@ class CoalitionExplainer:
         self._base = self._link(self.background.weights @ outputs)
         self.expected_value = float(self._base[0]) if self._base.size == 1 else self._base.copy()
 
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict:
+        # The model function holds closures over native evaluators: rebuild it on load.
+        state = self.__dict__.copy()
+        state.pop("_f", None)
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._f = ModelFunction(self.model, self.background, self.n_jobs)
+        self._f(self.background.data[:1])  # learn the output width again
+
     # ------------------------------------------------------------------ helpers
+    def _blocks(self, n: int, size: int) -> Iterator[tuple[int, int]]:
+        """Row blocks (results never depend on the blocking), with a tqdm bar when asked."""
+        show = self.progress if self.progress is not None else (_interactive() and n >= _PROGRESS_MIN_ROWS)
+        if show:
+            size = max(1, min(size, 8))
+        starts = range(0, n, size)
+        if show and len(starts) > 1:
+            from tqdm.auto import tqdm
+
+            starts = tqdm(starts, desc=type(self).__name__, unit="block")
+        for start in starts:
+            yield start, min(start + size, n)
+
     def _link(self, p: np.ndarray) -> np.ndarray:
         if self.link == "identity":
             return p
@@ -240,18 +275,25 @@ class CoalitionExplainer:
                 ensemble._core, rows, self.background.data, weights, np.ascontiguousarray(masks[begin:end]), n_jobs
             )
             return self._link(values)
+        # One buffer for all chunks. Safe to reuse: each chunk's model output is reduced
+        # over the background before the next chunk overwrites the rows.
+        M = self.n_features
         if nc <= per_call:
             group = max(1, per_call // nc)
+            buffer = np.empty((min(group, n) * nc * B, M))
             for i0 in range(0, n, group):
                 i1 = min(i0 + group, n)
-                synthetic = _core.coalition_rows(rows[i0:i1], self.background.data, masks, begin, end, n_jobs)
+                target = buffer[: (i1 - i0) * nc * B]
+                synthetic = _core.coalition_rows(rows[i0:i1], self.background.data, masks, begin, end, n_jobs, target)
                 values = self._f(synthetic).reshape(i1 - i0, nc, B, -1)
                 out[i0:i1] = np.einsum("icbk,b->ick", values, weights)
             return self._link(out)
+        buffer = np.empty((per_call * B, M))
         for i in range(n):
             for c0 in range(begin, end, per_call):
                 c1 = min(c0 + per_call, end)
-                synthetic = _core.coalition_rows(rows[i : i + 1], self.background.data, masks, c0, c1, n_jobs)
+                target = buffer[: (c1 - c0) * B]
+                synthetic = _core.coalition_rows(rows[i : i + 1], self.background.data, masks, c0, c1, n_jobs, target)
                 values = self._f(synthetic).reshape(c1 - c0, B, -1)
                 out[i, c0 - begin : c1 - begin] = np.einsum("cbk,b->ck", values, weights)
         return self._link(out)
@@ -267,7 +309,23 @@ class CoalitionExplainer:
         if k == 1:
             phi, base = phi[:, :, 0], base[:, 0]
             se = None if se is None else se[:, :, 0]
-        return Explanation(phi, base, data=rows, feature_names=names, output_names=None, std_errors=se)
+        return Explanation(phi, base, data=rows, feature_names=names, output_names=self._output_names(k), std_errors=se)
+
+    def _output_names(self, k: int) -> Optional[list[str]]:
+        """Class labels for a classifier's ``predict_proba``/``decision_function`` outputs."""
+        if k == 1:
+            return None
+        owner = getattr(self.model, "__self__", None)
+        classes = getattr(owner, "classes_", None)
+        if classes is not None and len(classes) == k and getattr(self.model, "__name__", "") in (
+            "predict_proba",
+            "decision_function",
+            "predict_log_proba",
+        ):
+            names = [str(c) for c in classes]
+            if len(set(names)) == k:
+                return names
+        return None
 
     def shap_values(self, X: Any, **kwargs: Any) -> np.ndarray:
         """SHAP values as an array, shape (n, m) or (n, m, k); see ``__call__``."""

@@ -34,6 +34,8 @@ class ExactExplainer(CoalitionExplainer):
         Refuse more features than this (the cost is 2^M x background rows per row).
     chunk_size : int
         Synthetic rows per model call.
+    progress : bool, optional
+        Show a tqdm bar; ``None`` shows it for 20 rows or more in an interactive session.
 
     Examples
     --------
@@ -54,11 +56,14 @@ class ExactExplainer(CoalitionExplainer):
         n_jobs: Optional[int] = None,
         max_features: int = 16,
         chunk_size: int = _CHUNK_ROWS,
+        progress: Optional[bool] = None,
     ) -> None:
         if isinstance(max_features, bool) or not isinstance(max_features, Integral) or not 1 <= max_features <= _HARD_LIMIT:
             raise ValueError(f"max_features must be an int in [1, {_HARD_LIMIT}], got {max_features!r}")
         self.max_features = int(max_features)
-        super().__init__(model, background, link=link, n_jobs=n_jobs, random_state=0, chunk_size=chunk_size)
+        super().__init__(
+            model, background, link=link, n_jobs=n_jobs, random_state=0, chunk_size=chunk_size, progress=progress
+        )
         if self.n_features > self.max_features:
             raise ValueError(
                 f"background has {self.n_features} features but the exact explainer enumerates 2^M coalitions and is "
@@ -78,6 +83,10 @@ class ExactExplainer(CoalitionExplainer):
         M = self.n_features
         patterns = np.arange(1 << M, dtype=np.int64)
         masks = ((patterns[:, None] >> np.arange(M)) & 1).astype(np.uint8)
-        values = self._coalition_values(rows, masks, 0, masks.shape[0])
-        phi = _core.exact_shapley(np.ascontiguousarray(values), M, resolve_n_jobs(self.n_jobs))
+        phi = np.empty((rows.shape[0], M, self._base.size))
+        # 2^M coalitions per row are held at once: bound the rows per block accordingly.
+        block = max(1, min(256, (1 << 22) // masks.shape[0]))
+        for start, stop in self._blocks(rows.shape[0], block):
+            values = self._coalition_values(rows[start:stop], masks, 0, masks.shape[0])
+            phi[start:stop] = _core.exact_shapley(np.ascontiguousarray(values), M, resolve_n_jobs(self.n_jobs))
         return self._explanation(rows, phi, None, X)

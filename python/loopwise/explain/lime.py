@@ -5,16 +5,16 @@ from __future__ import annotations
 import html
 import itertools
 from numbers import Integral, Real
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
 from .. import _core
-from .._input import as_matrix, feature_names_of
+from .._input import as_matrix
 from .._random import RandomState, resolve_seed
-from .background import _template
+from .._threads import resolve_n_jobs
 from ._sandwich import ModelFunction, _frame
-from .background import Background
+from .background import Background, _template
 
 __all__ = ["LimeTabular", "LimeExplanation"]
 
@@ -96,6 +96,27 @@ class LimeExplanation:
         """``label -> [(feature index, weight), ...]``."""
         return {label: list(pairs) for label, pairs in self.local_exp.items()}
 
+    def to_dict(self) -> dict:
+        """JSON-serialisable dict of everything the explanation holds (labels as str keys).
+
+        Examples
+        --------
+        >>> import json
+        >>> e = LimeExplanation("regression", ["a"], {0: [(0, 1.5)]}, {0: 0.0}, {0: 1.0}, {0: 1.5}, [1.5])
+        >>> json.loads(json.dumps(e.to_dict()))["local_exp"]["0"]
+        [[0, 1.5]]
+        """
+        return {
+            "mode": self.mode,
+            "feature_names": list(self.feature_names),
+            "class_names": self.class_names,
+            "local_exp": {str(k): [[int(j), float(w)] for j, w in v] for k, v in self.local_exp.items()},
+            "intercept": {str(k): float(v) for k, v in self.intercept.items()},
+            "score": {str(k): float(v) for k, v in self.score.items()},
+            "local_pred": {str(k): float(v) for k, v in self.local_pred.items()},
+            "predicted": self.predicted.tolist(),
+        }
+
     def to_frame(self, label: Optional[int] = 1) -> Any:
         """The weights for ``label`` as a DataFrame (feature, weight)."""
         import pandas as pd
@@ -169,6 +190,10 @@ class LimeTabular:
     feature_selection : {"auto", "forward_selection", "highest_weights", "none"}
         ``"auto"``: forward selection for at most 6 features, else highest weights.
     class_names : sequence of str, optional
+    n_jobs : int, optional
+        Threads for natively evaluated models (a tree ensemble's or linear model's
+        ``predict``/``predict_proba`` is run in C++ after checking it reproduces the
+        callable on training rows). Results do not depend on it.
     random_state : int, Generator or None
         Seed; every ``explain`` call with the same seed draws the same neighbourhood.
 
@@ -197,6 +222,7 @@ class LimeTabular:
         sample_around_instance: bool = False,
         feature_selection: str = "auto",
         class_names: Optional[Sequence[Any]] = None,
+        n_jobs: Optional[int] = None,
         random_state: RandomState = None,
     ) -> None:
         if mode not in _MODES:
@@ -226,6 +252,8 @@ class LimeTabular:
         self.feature_selection = feature_selection
         self.class_names = None if class_names is None else [str(c) for c in class_names]
         self.random_state = random_state
+        resolve_n_jobs(n_jobs)  # fail early on n_jobs=0
+        self.n_jobs = n_jobs
         self._seed = resolve_seed(random_state)
         self.n_features = m
         # Rows a native shortcut for predict_fn must reproduce before it is trusted.
@@ -368,19 +396,24 @@ class LimeTabular:
         return _core.lime_sample(self._features, row, category, num_samples, self.sample_around_instance, seed)
 
     def _native(self, predict_fn: Callable) -> Optional[ModelFunction]:
-        """A C++ evaluator for ``predict_fn`` when it is a tree/linear model's method (checked)."""
-        key = id(predict_fn)
-        cached = self._native_cache.get(key)
-        if cached is not None and cached[0] is predict_fn:
-            return cached[1]
+        """A C++ evaluator for ``predict_fn`` when it is a tree/linear model's method (checked).
+
+        ``model.predict`` is a new bound-method object on every access, so the cache is
+        keyed by the model object and the function, not by the bound method.
+        """
+        owner = getattr(predict_fn, "__self__", None)
+        key = (id(owner), getattr(predict_fn, "__func__", predict_fn))
+        cached = self._native_cache.get("entry")
+        if cached is not None and cached[0] == key and cached[1] is owner:
+            return cached[2]
         function: Optional[ModelFunction] = None
-        if getattr(predict_fn, "__self__", None) is not None or type(predict_fn).__name__ == "TreeEnsemble":
+        if owner is not None or type(predict_fn).__name__ == "TreeEnsemble":
             try:
-                candidate = ModelFunction(predict_fn, self._check_rows, None)
+                candidate = ModelFunction(predict_fn, self._check_rows, self.n_jobs)
                 function = candidate if candidate.native else None
             except (TypeError, ValueError):
                 function = None
-        self._native_cache = {key: (predict_fn, function)}
+        self._native_cache = {"entry": (key, owner, function)}
         return function
 
     def _predict(self, predict_fn: Callable, inverse: np.ndarray) -> np.ndarray:
@@ -541,7 +574,8 @@ class LimeTabular:
     def explain_many(self, X: Any, predict_fn: Callable[[Any], Any], **kwargs: Any) -> list[LimeExplanation]:
         """Explain each row of ``X``; all neighbourhoods go to the model in one call.
 
-        Each row is explained exactly as :meth:`explain` would (same seed, same result).
+        Each row is explained exactly as :meth:`explain` would (same seed, same result);
+        sampling and fitting run on ``n_jobs`` threads.
 
         Examples
         --------
@@ -557,15 +591,24 @@ class LimeTabular:
         random_state = kwargs.pop("random_state", None)
         self._check_args(num_features, num_samples)
         seed = self._seed if random_state is None else resolve_seed(random_state)
-        samples = [self._sample(row, num_samples, seed) for row in rows]
-        if not samples:
-            return []
-        predictions = self._predict(predict_fn, np.concatenate([s[0] for s in samples]))
-        out = []
-        for i, row in enumerate(rows):
-            block = predictions[i * num_samples : (i + 1) * num_samples]
-            out.append(self.explain_neighborhood(samples[i][1], block, num_features=num_features, row=row, **kwargs))
-        return out
+        workers = min(resolve_n_jobs(self.n_jobs), max(1, len(rows)))
+        # Sampling and fitting release the GIL: rows run on a thread pool, each row's
+        # result is the same as explain()'s whatever the number of threads.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            samples = list(pool.map(lambda row: self._sample(row, num_samples, seed), rows))
+            if not samples:
+                return []
+            predictions = self._predict(predict_fn, np.concatenate([s[0] for s in samples]))
+
+            def fit(i: int) -> LimeExplanation:
+                block = predictions[i * num_samples : (i + 1) * num_samples]
+                return self.explain_neighborhood(
+                    samples[i][1], block, num_features=num_features, row=rows[i], **kwargs
+                )
+
+            return list(pool.map(fit, range(len(rows))))
 
     def stability(
         self,
@@ -666,6 +709,17 @@ class LimeTabular:
         sigma2 = float((w * residual**2).sum() / dof)
         cov = sigma2 * inverse @ (Z.T @ (w[:, None] * Z)) @ inverse
         return np.sqrt(np.maximum(np.diag(cov)[1:], 0.0))
+
+    def __getstate__(self) -> dict:
+        # Core feature specs and the native evaluator cache are rebuilt on load.
+        state = self.__dict__.copy()
+        state.pop("_features", None)
+        state["_native_cache"] = {}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._features = [_core.LimeFeature(spec) for spec in self._specs]
 
     def __repr__(self) -> str:
         return f"LimeTabular(mode={self.mode!r}, features={self.n_features}, discretizer={self.discretizer!r})"

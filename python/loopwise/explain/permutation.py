@@ -15,6 +15,8 @@ from .explanation import Explanation
 
 __all__ = ["PermutationExplainer"]
 
+_ROW_BLOCK = 256  # explained rows whose coalition values are held in memory at once
+
 
 class PermutationExplainer(CoalitionExplainer):
     """Shapley values as average marginal contributions along random feature orders.
@@ -32,6 +34,9 @@ class PermutationExplainer(CoalitionExplainer):
     n_jobs : int, optional
     random_state : int, Generator or None
     chunk_size : int
+        Synthetic rows per model call (bounds memory).
+    progress : bool, optional
+        Show a tqdm bar; ``None`` shows it for 20 rows or more in an interactive session.
 
     Examples
     --------
@@ -52,8 +57,17 @@ class PermutationExplainer(CoalitionExplainer):
         n_jobs: Optional[int] = None,
         random_state: RandomState = None,
         chunk_size: int = _CHUNK_ROWS,
+        progress: Optional[bool] = None,
     ) -> None:
-        super().__init__(model, background, link=link, n_jobs=n_jobs, random_state=random_state, chunk_size=chunk_size)
+        super().__init__(
+            model,
+            background,
+            link=link,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            chunk_size=chunk_size,
+            progress=progress,
+        )
 
     def __call__(self, X: Any, max_evals: int = 500) -> Explanation:
         """Explain the rows of ``X`` with at most ``max_evals`` coalitions per row.
@@ -89,6 +103,9 @@ class PermutationExplainer(CoalitionExplainer):
             return self._explanation(rows, phi, np.zeros_like(phi), X)
         n_pairs = max(1, (int(max_evals) - 2) // (2 * (M - 1)))
         design = _core.PermutationDesign(M, n_pairs, self._seed)
-        values = self._coalition_values(rows, design.masks, 0, design.n_masks)
-        phi, se = design.solve(np.ascontiguousarray(values), resolve_n_jobs(self.n_jobs))
+        phi = np.empty((rows.shape[0], M, self._base.size))
+        se = np.empty_like(phi)
+        for start, stop in self._blocks(rows.shape[0], _ROW_BLOCK):
+            values = self._coalition_values(rows[start:stop], design.masks, 0, design.n_masks)
+            phi[start:stop], se[start:stop] = design.solve(np.ascontiguousarray(values), resolve_n_jobs(self.n_jobs))
         return self._explanation(rows, phi, se, X)

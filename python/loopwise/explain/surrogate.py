@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from numbers import Integral
-from typing import Any, Callable, Optional, Union
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from .._input import as_matrix, feature_names_of
 from .._random import RandomState, resolve_seed
-from ._sandwich import _frame
 from .background import _template
 
 __all__ = ["surrogate_tree", "SurrogateTree"]

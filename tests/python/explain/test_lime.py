@@ -171,6 +171,13 @@ def test_seeded_determinism_and_explain_many(data):
     assert c.local_exp != a.local_exp
     many = lime.explain_many(data[:3], regression_model, num_features=4)
     assert many[1].local_exp == a.local_exp
+    threaded = LimeTabular(data, mode="regression", random_state=4, n_jobs=2).explain_many(
+        data[:3], regression_model, num_features=4
+    )
+    serial = LimeTabular(data, mode="regression", random_state=4, n_jobs=1).explain_many(
+        data[:3], regression_model, num_features=4
+    )
+    assert [e.local_exp for e in threaded] == [e.local_exp for e in serial] == [e.local_exp for e in many]
 
 
 def test_dataframes_and_categoricals_reach_the_model():
@@ -214,6 +221,8 @@ def test_bad_inputs(data):
         LimeTabular(data, categorical_features=[99])
     with pytest.raises(ValueError, match="training_data"):
         LimeTabular(np.full((3, 2), np.nan))
+    with pytest.raises(ValueError, match="n_jobs"):
+        LimeTabular(data, n_jobs=0)
     lime = LimeTabular(data, mode="classification", random_state=0)
     with pytest.raises(ValueError, match="x"):
         lime.explain(data[0, :3], classifier)
@@ -241,3 +250,29 @@ def test_native_tree_model_gives_the_same_explanation(data):
     opaque = lime.explain(data[0], lambda Z: model.predict(Z), num_features=4)
     assert [j for j, _ in native.local_exp[0]] == [j for j, _ in opaque.local_exp[0]]
     np.testing.assert_allclose([w for _, w in native.local_exp[0]], [w for _, w in opaque.local_exp[0]], rtol=1e-9)
+
+
+def test_categorical_features_match_lime_statistics(data):
+    rng = np.random.default_rng(8)
+    table = np.column_stack([data[:, :3], rng.integers(0, 4, size=len(data))])
+    ours = LimeTabular(table, categorical_features=[3], random_state=0)
+    theirs = lime_tabular.LimeTabularExplainer(table, categorical_features=[3], random_state=0)
+    spec = ours._specs[3]
+    np.testing.assert_array_equal(spec["values"], theirs.feature_values[3])
+    np.testing.assert_allclose(spec["frequencies"], theirs.feature_frequencies[3])
+    e = ours.explain(table[0], lambda Z: np.column_stack([1 - 0.1 * Z[:, 3], 0.1 * Z[:, 3]]), num_features=2,
+                     keep_neighborhood=True)
+    samples = e.neighborhood["samples"][1:, 3]
+    assert set(np.unique(samples)) <= set(spec["values"])
+    observed = np.array([(samples == v).mean() for v in spec["values"]])
+    np.testing.assert_allclose(observed, spec["frequencies"], atol=0.03)
+    assert any(name.startswith("x3=") for name, _ in e.as_list())
+
+
+def test_sampling_around_instance_and_row_formats(data):
+    lime = LimeTabular(data, mode="regression", discretize_continuous=False, sample_around_instance=True, random_state=0)
+    e = lime.explain(pd.Series(data[4], index=[f"x{j}" for j in range(6)]), regression_model, keep_neighborhood=True)
+    np.testing.assert_allclose(e.neighborhood["samples"].mean(axis=0), data[4], atol=0.15 * data.std(axis=0).max())
+    frame_row = pd.DataFrame([data[4]], columns=[f"x{j}" for j in range(6)])
+    same = lime.explain(frame_row, regression_model)
+    assert same.local_exp == e.local_exp

@@ -43,9 +43,9 @@ KernelDesign kernel_design(std::int64_t n_features, std::int64_t budget, std::ui
 /// each coalition, for masks [0, n_masks_used) where n_masks_used >= masks needed by the
 /// first `n_pairs` pairs. `base` (k) is the output of the empty coalition, `full`
 /// (rows x k) of the full one. Writes `phi` and `std_errors` (rows x M x k). The standard
-/// errors are the delta-method (sandwich) variance over the independent pairs, which is
-/// Covert & Lee's paired-sampling estimate when no size is enumerated; 0 when the design
-/// is fully enumerated, NaN with fewer than 2 pairs.
+/// errors are the delta-method (sandwich) variance of the estimator over its independent
+/// paired draws (after Covert & Lee 2021); 0 when the design is fully enumerated, NaN with
+/// fewer than 2 pairs.
 void kernel_solve(const KernelDesign& design, std::int64_t n_pairs, const double* values, std::int64_t rows,
                   std::int64_t n_masks_used, std::int64_t k, const double* base, const double* full, double* phi,
                   double* std_errors, int n_threads);
