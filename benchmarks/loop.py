@@ -25,7 +25,7 @@ BATCH = 500
 def _train(X, y, sample_weight=None):
     from loopwise.online import SGDClassifier
 
-    return SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5).fit(X, y, sample_weight=sample_weight)
+    return SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5, random_state=0).fit(X, y, sample_weight=sample_weight)
 
 
 def run_loopwise(stream, warmup):

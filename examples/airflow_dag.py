@@ -22,7 +22,7 @@ def train_model(X, y, sample_weight=None):
     """How a challenger is trained: any function (X, y, sample_weight) -> fitted model."""
     from loopwise.online import SGDClassifier
 
-    return SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5).fit(X, y, sample_weight=sample_weight)
+    return SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5, random_state=0).fit(X, y, sample_weight=sample_weight)
 
 
 POLICY = Policy(

@@ -30,7 +30,7 @@ from loopwise.loop.policy import (
 def _train_classifier(X, y, sample_weight=None):
     from loopwise.online import SGDClassifier
 
-    return SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5).fit(X, y, sample_weight=sample_weight)
+    return SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5, random_state=0).fit(X, y, sample_weight=sample_weight)
 
 
 def _train_regressor(X, y, sample_weight=None):
@@ -230,7 +230,7 @@ _KILLED_STEP = textwrap.dedent(
     from loopwise.online import SGDClassifier
 
     def slow_train(X, y, sample_weight=None):
-        model = SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5).fit(X, y)
+        model = SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5, random_state=0).fit(X, y)
         print("training", flush=True)
         time.sleep(float(sys.argv[2]))
         return model

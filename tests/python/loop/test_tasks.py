@@ -18,7 +18,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "airflow_dag.py"
 def _train(X, y, sample_weight=None):
     from loopwise.online import SGDClassifier
 
-    return SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5).fit(X, y, sample_weight=sample_weight)
+    return SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5, random_state=0).fit(X, y, sample_weight=sample_weight)
 
 
 @pytest.fixture()

@@ -218,7 +218,7 @@ def test_dataframes_pickle_deepcopy_and_json():
     X, y = make_classification(n_samples=500, n_features=5, random_state=2)
     frame = pd.DataFrame(X, columns=list("abcde"))
     labels = np.array(["no", "yes"])[y]
-    model = SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5, class_weight={"yes": 2.0})
+    model = SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5, class_weight={"yes": 2.0}, random_state=0)
     model.fit(frame, labels, sample_weight=None)
     assert model.feature_names_in_.tolist() == list("abcde")
     for other in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model),
@@ -297,7 +297,7 @@ def test_loop_policies_use_the_learners():
 
     X, y = make_classification(n_samples=1000, n_features=6, random_state=3)
     frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
-    champion = SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5).fit(frame, y)
+    champion = SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5, random_state=0).fit(frame, y)
     challenger = Incremental(prox=0.1)(champion, frame[:300], y[:300], np.ones(300))
     assert challenger is not champion and challenger.anchor is champion
     assert churn(champion, challenger, frame) < 0.2
