@@ -1,8 +1,21 @@
 // Interventional TreeSHAP: exact Shapley values of v(S) = f(x_S, r_rest) for each background
-// row r, averaged. Per tree, a walk follows both children only where x and r disagree on a
-// feature not yet assigned; a leaf reached with features A taken from x and B from r adds
-// v * |A - 1|! |B|! / (|A| + |B|)! to each feature of A and subtracts v * |A|! |B - 1|! / (...)!
-// from each of B (the only coalitions reaching it are A subset S, B disjoint from S).
+// row r, averaged. For one tree and one pair (x, r), a leaf whose path splits on features F is
+// reached by the hybrid row (x_S, r_rest) exactly when every feature of F is satisfied (all its
+// splits on the path followed) by x when in S and by r when not. Features only x satisfies form
+// A (they must be in S), features only r satisfies form B (they must be out); the leaf value v
+// then adds v * |A - 1|! |B|! / (|A| + |B|)! to each feature of A and subtracts
+// v * |A|! |B - 1|! / (|A| + |B|)! from each of B.
+//
+// Pairwise walk (the reference): per pair, follow both children only where x and r disagree.
+//
+// Row-set walk (the fast path): per (x, tree), one depth-first walk carries the background rows
+// for which the node is still reachable (every path feature satisfied by x or by r), found
+// with per-node bitsets of the rows that go left, precomputed once. At a leaf, B is the same
+// for every row left (the path features x fails: each row must satisfy them), and each row
+// carries |A_r| and the mask of path features in A_r, updated on the way down. The work shared
+// by all pairs (x's own decisions, the walk, the subtrees no background row can reach) is done
+// once per row instead of once per pair; weights are counts (or sums of per-row rescaling
+// factors), so the result equals the pairwise average up to rounding.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -97,7 +110,170 @@ double link_slope(const model::TreeEnsembleData& data, double margin) {
   throw InvalidArgument("model_output='probability' is not supported for a softmax (multi-class) link");
 }
 
+/// Bitsets above this many bytes are not built: the pairwise walk needs no extra memory.
+constexpr double kBitsetBudgetBytes = 512.0 * 1024 * 1024;
+/// A row's failed path features are one 64-bit mask, so the row-set walk needs at most 64
+/// distinct features on any path (min(depth, n_features) <= 64); otherwise pairwise.
+constexpr int kMaxSlots = 64;
+
 }  // namespace
+
+/// Per-thread state of the row-set walk (see the top of this file).
+struct RowSetWalker {
+  /// A background row still able to reach the current node with x: `fail` marks the path
+  /// features (by slot) x satisfies and this row does not, `a` counts them (|A_r|).
+  struct Entry {
+    std::int32_t row;
+    std::int32_t a;
+    std::uint64_t fail;
+  };
+
+  const InterventionalTreeShap& shap;
+  const TreeEnsemble& ensemble;
+  const double* weights;
+  int weight_stride;
+  std::int64_t W;  ///< words per node's left bitset
+  std::int64_t n_outputs;
+  // Current row, output and (when rescaling) per-background-row factors, n_background x K.
+  const double* x = nullptr;
+  double* phi = nullptr;
+  const double* scale = nullptr;
+  // Per tree.
+  const PackedNode* nodes = nullptr;
+  std::int64_t tree = 0, node_offset = 0;
+  int width = 1, first_output = 0;
+  // Rows alive per level, stacked: a node's rows are a range, its child's follow it.
+  std::vector<Entry> rows;
+  // Per distinct path feature ("slot"): the feature and whether x satisfies all its splits.
+  std::vector<std::int32_t> slot_feature, feature_slot;
+  std::vector<std::uint8_t> slot_xsat;
+  int n_slots = 0, n_failed = 0, max_slots = 0;
+  std::vector<double> gain, loss;
+
+  RowSetWalker(const InterventionalTreeShap& s, const TreeEnsemble& e)
+      : shap(s), ensemble(e), weights(s.weights_.data()), weight_stride(s.weight_stride_), W(s.words_),
+        n_outputs(e.n_outputs()) {
+    max_slots = static_cast<int>(std::min<std::int64_t>(e.max_depth(), e.n_features()));
+    if (max_slots > kMaxSlots) throw InvalidArgument("row-set walk: more than 64 features on a path");
+    slot_feature.assign(std::max(max_slots, 1), -1);
+    slot_xsat.assign(std::max(max_slots, 1), 1);
+    feature_slot.assign(e.n_features(), -1);
+    rows.resize(s.n_background_ * 4);
+    gain.assign(static_cast<std::int64_t>(std::max(max_slots, 1)) * n_outputs, 0.0);
+    loss.assign(n_outputs, 0.0);
+  }
+
+  void start_tree(std::int64_t tr) {
+    tree = tr;
+    nodes = &ensemble.node(tr, 0);
+    node_offset = ensemble.node_index(tr, 0);
+    const std::int32_t out = ensemble.data().tree_output[tr];
+    width = out < 0 ? static_cast<int>(n_outputs) : 1;
+    first_output = out < 0 ? 0 : out;
+    for (std::int64_t r = 0; r < shap.n_background_; ++r) rows[r] = Entry{static_cast<std::int32_t>(r), 0, 0};
+  }
+
+  /// Walks the subtree at `node` with the alive rows rows[begin, end).
+  template <bool kWeighted>
+  void walk(std::int32_t node, std::int64_t begin, std::int64_t end) {
+    const PackedNode& n = nodes[node];
+    if (n.feature < 0) return leaf<kWeighted>(node, begin, end);
+    const std::int32_t f = n.feature;
+    const std::int32_t cx = ensemble.next(n, x[f]);
+    int s = feature_slot[f];
+    const bool fresh = s < 0;
+    if (fresh) {
+      if (n_slots >= max_slots) throw InvalidArgument("row-set walk: more path features than expected");
+      s = n_slots++;
+      slot_feature[s] = f;
+      feature_slot[f] = s;
+      slot_xsat[s] = 1;
+    }
+    const bool old_x = slot_xsat[s] != 0;
+    const std::uint64_t bit = std::uint64_t{1} << s;
+    const std::uint64_t* left = shap.left_bits_.data() + (node_offset + node) * W;
+    // The children's rows go after this node's (the vector only grows; ranges are indices).
+    if (static_cast<std::int64_t>(rows.size()) < 2 * end - begin) rows.resize(2 * (2 * end - begin));
+    for (int side = 0; side < 2; ++side) {
+      const std::int32_t child = side == 0 ? n.left : n.right;
+      const std::uint64_t want = side == 0 ? 1 : 0;  // the left bit of rows taking this child
+      const bool new_x = old_x && child == cx;
+      Entry* out = rows.data() + end;
+      const Entry* in = rows.data();
+      std::int64_t kept = 0;
+      if (new_x) {
+        // x satisfies f here: every row stays; a row going the other way now fails f (A).
+        for (std::int64_t i = begin; i < end; ++i) {
+          Entry e = in[i];
+          const std::uint64_t goes = ((left[e.row >> 6] >> (e.row & 63)) & 1) == want;
+          if (!goes && !(e.fail & bit)) {
+            e.fail |= bit;
+            ++e.a;
+          }
+          out[kept++] = e;
+        }
+      } else {
+        // x fails f: only rows satisfying every split on f so far and this one stay (B).
+        for (std::int64_t i = begin; i < end; ++i) {
+          const Entry e = in[i];
+          const bool goes = ((left[e.row >> 6] >> (e.row & 63)) & 1) == want;
+          if (goes && !(e.fail & bit)) out[kept++] = e;
+        }
+      }
+      if (kept == 0) continue;  // no background row can pair with x to reach this subtree
+      slot_xsat[s] = new_x ? 1 : 0;
+      const int failed_here = old_x && !new_x ? 1 : 0;
+      n_failed += failed_here;
+      walk<kWeighted>(child, end, end + kept);
+      n_failed -= failed_here;
+    }
+    slot_xsat[s] = old_x ? 1 : 0;
+    if (fresh) {
+      --n_slots;
+      feature_slot[f] = -1;
+    }
+  }
+
+  template <bool kWeighted>
+  void leaf(std::int32_t node, std::int64_t begin, std::int64_t end) {
+    const int nb = n_failed;
+    const Entry* in = rows.data();
+    std::uint64_t touched = 0;
+    for (int k = 0; k < width; ++k) {
+      const std::int64_t out = first_output + k;
+      double l = 0.0;
+      double* g = gain.data() + static_cast<std::int64_t>(k) * std::max(max_slots, 1);
+      for (std::int64_t i = begin; i < end; ++i) {
+        const Entry& e = in[i];
+        const double measure = kWeighted ? scale[e.row * n_outputs + out] : 1.0;
+        if (nb > 0) l += weights[e.a * weight_stride + (nb - 1)] * measure;
+        if (e.a == 0) continue;
+        const double wg = weights[(e.a - 1) * weight_stride + nb] * measure;
+        for (std::uint64_t bits = e.fail; bits; bits &= bits - 1) {
+          const int s = __builtin_ctzll(bits);
+          if (!(touched & (std::uint64_t{1} << s))) {
+            touched |= std::uint64_t{1} << s;
+            for (int kk = 0; kk < width; ++kk) gain[static_cast<std::int64_t>(kk) * std::max(max_slots, 1) + s] = 0.0;
+          }
+          g[s] += wg;
+        }
+      }
+      loss[k] = l;
+    }
+    if (nb == 0 && touched == 0) return;  // reached by every coalition: part of the base value
+    const double* v = ensemble.node_value(tree, node);
+    for (int s = 0; s < n_slots; ++s) {
+      const std::int64_t f = slot_feature[s];
+      if (!slot_xsat[s]) {
+        for (int k = 0; k < width; ++k) phi[f * n_outputs + first_output + k] -= v[k] * loss[k];
+      } else if (touched & (std::uint64_t{1} << s)) {
+        for (int k = 0; k < width; ++k) {
+          phi[f * n_outputs + first_output + k] += v[k] * gain[static_cast<std::int64_t>(k) * std::max(max_slots, 1) + s];
+        }
+      }
+    }
+  }
+};
 
 template <class T>
 InterventionalTreeShap::InterventionalTreeShap(const TreeEnsemble& ensemble, const MatrixView<T>& background)
@@ -126,6 +302,27 @@ InterventionalTreeShap::InterventionalTreeShap(const TreeEnsemble& ensemble, con
       weights_[a * weight_stride_ + b] = weights_[a * weight_stride_ + b - 1] * b / (a + b + 1.0);
     }
   }
+  // Per node, the background rows it sends left: one bit per row.
+  words_ = (n_background_ + 63) / 64;
+  const std::int64_t total_nodes = static_cast<std::int64_t>(ensemble.data().feature.size());
+  const std::int64_t path_features = std::min<std::int64_t>(ensemble.max_depth(), m);
+  if (static_cast<double>(total_nodes) * static_cast<double>(words_) * 8.0 > kBitsetBudgetBytes ||
+      path_features > kMaxSlots) {
+    words_ = 0;
+    return;
+  }
+  left_bits_.assign(total_nodes * words_, 0);
+  for (std::int64_t tr = 0; tr < ensemble.n_trees(); ++tr) {
+    const std::int64_t count = ensemble.n_nodes(tr);
+    for (std::int32_t local = 0; local < count; ++local) {
+      const PackedNode& n = ensemble.node(tr, local);
+      if (n.feature < 0) continue;
+      std::uint64_t* bits = left_bits_.data() + ensemble.node_index(tr, local) * words_;
+      for (std::int64_t r = 0; r < n_background_; ++r) {
+        if (ensemble.next(n, background_[r * m + n.feature]) == n.left) bits[r / 64] |= std::uint64_t{1} << (r % 64);
+      }
+    }
+  }
 }
 
 std::vector<double> InterventionalTreeShap::expected_value(bool transformed) const {
@@ -139,14 +336,65 @@ std::vector<double> InterventionalTreeShap::expected_value(bool transformed) con
   return mean;
 }
 
+namespace {
+template <class T>
+void check_input(const MatrixView<T>& X, const TreeEnsemble& ensemble, bool transformed) {
+  if (X.cols != ensemble.n_features()) {
+    throw InvalidArgument("X has " + std::to_string(X.cols) + " columns but the ensemble has " +
+                          std::to_string(ensemble.n_features()) + " features");
+  }
+  if (transformed) link_slope(ensemble.data(), 0.0);  // refuses links it cannot rescale
+}
+}  // namespace
+
 template <class T>
 void InterventionalTreeShap::shap_values(const MatrixView<T>& X, bool transformed, double* out, int n_threads) const {
+  if (!uses_bitsets()) return shap_values_pairwise(X, transformed, out, n_threads);
+  check_input(X, ensemble_, transformed);
   const std::int64_t m = ensemble_.n_features(), K = ensemble_.n_outputs();
-  if (X.cols != m) {
-    throw InvalidArgument("X has " + std::to_string(X.cols) + " columns but the ensemble has " +
-                          std::to_string(m) + " features");
-  }
-  if (transformed) link_slope(ensemble_.data(), 0.0);  // refuses links it cannot rescale
+  parallel_blocks(X.rows, 4, n_threads, [&](std::int64_t begin, std::int64_t end) {
+    RowSetWalker walker(*this, ensemble_);
+    std::vector<double> row(m), margin(K), linked(K), scale(transformed ? n_background_ * K : 0);
+    for (std::int64_t i = begin; i < end; ++i) {
+      for (std::int64_t j = 0; j < m; ++j) row[j] = static_cast<double>(X(i, j));
+      double* phi = out + i * m * K;
+      std::fill(phi, phi + m * K, 0.0);
+      if (transformed) {
+        // Each pair's raw attributions are rescaled to its change in linked output.
+        ensemble_.predict(MatrixView<double>(row.data(), 1, m), margin.data(), 1);
+        linked = margin;
+        ensemble_.transform(linked.data(), 1);
+        for (std::int64_t b = 0; b < n_background_; ++b) {
+          for (std::int64_t k = 0; k < K; ++k) {
+            const double dm = margin[k] - background_margin_[b * K + k];
+            const double dp = linked[k] - background_linked_[b * K + k];
+            scale[b * K + k] = dm != 0.0 ? dp / dm : link_slope(ensemble_.data(), margin[k]);
+          }
+        }
+        walker.scale = scale.data();
+      }
+      walker.x = row.data();
+      walker.phi = phi;
+      for (std::int64_t tr = 0; tr < ensemble_.n_trees(); ++tr) {
+        if (ensemble_.depths()[tr] == 0) continue;  // a single leaf adds only to the base value
+        walker.start_tree(tr);
+        if (transformed) {
+          walker.walk<true>(0, 0, n_background_);
+        } else {
+          walker.walk<false>(0, 0, n_background_);
+        }
+      }
+      const double inverse = 1.0 / static_cast<double>(n_background_);
+      for (std::int64_t j = 0; j < m * K; ++j) phi[j] *= inverse;
+    }
+  });
+}
+
+template <class T>
+void InterventionalTreeShap::shap_values_pairwise(const MatrixView<T>& X, bool transformed, double* out,
+                                                  int n_threads) const {
+  check_input(X, ensemble_, transformed);
+  const std::int64_t m = ensemble_.n_features(), K = ensemble_.n_outputs();
   parallel_blocks(X.rows, 4, n_threads, [&](std::int64_t begin, std::int64_t end) {
     InterventionalWalker walker(ensemble_, weights_.data(), weight_stride_);
     std::vector<double> row(m), pair(m * K), margin(K), linked(K);
@@ -186,5 +434,8 @@ template InterventionalTreeShap::InterventionalTreeShap(const TreeEnsemble&, con
 template InterventionalTreeShap::InterventionalTreeShap(const TreeEnsemble&, const MatrixView<double>&);
 template void InterventionalTreeShap::shap_values<float>(const MatrixView<float>&, bool, double*, int) const;
 template void InterventionalTreeShap::shap_values<double>(const MatrixView<double>&, bool, double*, int) const;
+template void InterventionalTreeShap::shap_values_pairwise<float>(const MatrixView<float>&, bool, double*, int) const;
+template void InterventionalTreeShap::shap_values_pairwise<double>(const MatrixView<double>&, bool, double*,
+                                                                   int) const;
 
 }  // namespace loopwise::explain
