@@ -182,6 +182,147 @@ struct PathDependentWalker {
   }
 };
 
+/// Per-edge quadrature tables of one tree, for the SHAP-value walk. Along an edge on feature
+/// f, z_f goes from z_old to z_new = z_old * fraction (a property of the tree, not of the row)
+/// and o_f from o_old to o_new, one of three cases: (1, 1) x follows the edge, (1, 0) x leaves
+/// f's path here, (0, 0) x left it earlier. Per child node, for each quadrature point:
+///   ratio11, ratio10: q_new / q_old for cases (1, 1) and (1, 0);
+///   dg11, dg10: w (g_new - g_old) for those cases ((0, 0) has g_new = g_old: no contribution);
+/// and one number ratio00 = z_new / z_old (0 after a zero-cover split). The walk for a row then
+/// needs no division: the tables are built once per tree and row block and reused per row.
+struct EdgeTables {
+  int points = 1;
+  std::int64_t stride = 5;  ///< 4 * points + 1 doubles per node
+  std::vector<double> data;
+  std::vector<double> z;    ///< per feature, during the build
+
+  const double* of(std::int32_t node) const { return data.data() + node * stride; }
+
+  void build(const PathDependentTreeShap& shap, const TreeEnsemble& ensemble, std::int64_t tree,
+             const std::vector<double>& left_fraction, const double* t, const double* w, int p) {
+    points = p;
+    stride = 4 * static_cast<std::int64_t>(p) + 1;
+    const std::int64_t count = ensemble.n_nodes(tree);
+    data.assign(count * stride, 0.0);
+    z.assign(ensemble.n_features(), 1.0);
+    (void)shap;
+    fill(ensemble, &ensemble.node(tree, 0), ensemble.node_index(tree, 0), count, left_fraction, t, w, 0);
+  }
+
+ private:
+  void fill(const TreeEnsemble& ensemble, const PackedNode* nodes, std::int64_t offset, std::int64_t count,
+            const std::vector<double>& left_fraction, const double* t, const double* w, std::int32_t node) {
+    const PackedNode& n = nodes[node];
+    if (n.feature < 0) return;
+    const std::int32_t f = n.feature;
+    const double z_old = z[f];
+    const double lf = left_fraction[offset + node];
+    for (int side = 0; side < 2; ++side) {
+      const std::int32_t child = side == 0 ? n.left : n.right;
+      if (child < 0 || child >= count) throw InvalidArgument("edge tables: child index out of range");
+      const double z_new = z_old * (side == 0 ? lf : 1.0 - lf);
+      double* e = data.data() + child * stride;
+      for (int q = 0; q < points; ++q) {
+        const double q_old = edge_q(1.0, z_old, t[q]);
+        const double g_old = edge_g(1.0, z_old, t[q]);
+        e[q] = edge_q(1.0, z_new, t[q]) / q_old;
+        e[points + q] = edge_q(0.0, z_new, t[q]) / q_old;
+        e[2 * points + q] = w[q] * (edge_g(1.0, z_new, t[q]) - g_old);
+        e[3 * points + q] = w[q] * (edge_g(0.0, z_new, t[q]) - g_old);
+      }
+      // q_old = (1 - t) z_old is 0 only when an earlier zero-cover split zeroed the product.
+      e[4 * points] = z_old > 0.0 ? z_new / z_old : 0.0;
+      z[f] = z_new;
+      fill(ensemble, nodes, offset, count, left_fraction, t, w, child);
+      z[f] = z_old;
+    }
+    (void)ensemble;
+  }
+};
+
+/// Per-thread walk for SHAP values with precomputed edge tables; kPoints > 0 fixes the number
+/// of quadrature points at compile time (0: runtime), so the per-point loops unroll.
+template <int kPoints>
+struct TableWalker {
+  const TreeEnsemble& ensemble;
+  std::int64_t n_outputs;
+  std::vector<double> row, P, S;
+  std::vector<std::uint8_t> o;
+  const PackedNode* nodes = nullptr;
+  const EdgeTables* tables = nullptr;
+  std::int64_t tree = 0;
+  int points = 1, width = 1, first_output = 0;
+  int stride = 1;  ///< doubles per level in P
+  double* phi = nullptr;
+
+  TableWalker(const TreeEnsemble& e, int max_points) : ensemble(e), n_outputs(e.n_outputs()) {
+    stride = max_points;
+    const std::int64_t levels = e.max_depth() + 2;
+    o.assign(e.n_features(), 1);
+    row.assign(e.n_features(), 0.0);
+    P.assign(levels * stride, 0.0);
+    S.assign(levels * stride * n_outputs, 0.0);
+  }
+
+  void start_tree(std::int64_t tr, const EdgeTables& t) {
+    tree = tr;
+    tables = &t;
+    nodes = &ensemble.node(tr, 0);
+    points = kPoints > 0 ? kPoints : t.points;
+    const std::int32_t out = ensemble.data().tree_output[tr];
+    width = out < 0 ? static_cast<int>(n_outputs) : 1;
+    first_output = out < 0 ? 0 : out;
+    for (int q = 0; q < points; ++q) P[q] = 1.0;
+  }
+
+  void walk(std::int32_t node, int level) {
+    const int np = kPoints > 0 ? kPoints : points;
+    const PackedNode& n = nodes[node];
+    const double* Pn = P.data() + static_cast<std::int64_t>(level) * stride;
+    double* Sn = S.data() + static_cast<std::int64_t>(level) * stride * n_outputs;
+    if (n.feature < 0) {
+      const double* v = ensemble.node_value(tree, node);
+      for (int q = 0; q < np; ++q) {
+        for (int k = 0; k < width; ++k) Sn[q * width + k] = v[k] * Pn[q];
+      }
+      return;
+    }
+    const std::int32_t f = n.feature;
+    const std::int32_t hot = ensemble.next(n, row[f]);
+    const std::uint8_t old_o = o[f];
+    double* Pc = P.data() + static_cast<std::int64_t>(level + 1) * stride;
+    const double* Sc = S.data() + static_cast<std::int64_t>(level + 1) * stride * n_outputs;
+    for (int side = 0; side < 2; ++side) {
+      const std::int32_t child = side == 0 ? n.left : n.right;
+      const double* e = tables->of(child);
+      if (old_o) {
+        const bool follows = child == hot;
+        const double* ratio = follows ? e : e + np;
+        const double* dg = follows ? e + 2 * np : e + 3 * np;
+        for (int q = 0; q < np; ++q) Pc[q] = Pn[q] * ratio[q];
+        o[f] = follows ? 1 : 0;
+        walk(child, level + 1);
+        double* target = phi + static_cast<std::int64_t>(f) * n_outputs + first_output;
+        for (int k = 0; k < width; ++k) {
+          double sum = 0.0;
+          for (int q = 0; q < np; ++q) sum += dg[q] * Sc[q * width + k];
+          target[k] += sum;
+        }
+      } else {
+        const double ratio = e[4 * np];
+        for (int q = 0; q < np; ++q) Pc[q] = Pn[q] * ratio;
+        walk(child, level + 1);
+      }
+      if (side == 0) {
+        for (int i = 0; i < np * width; ++i) Sn[i] = Sc[i];
+      } else {
+        for (int i = 0; i < np * width; ++i) Sn[i] += Sc[i];
+      }
+    }
+    o[f] = old_o;
+  }
+};
+
 PathDependentTreeShap::PathDependentTreeShap(const TreeEnsemble& ensemble) : ensemble_(ensemble) {
   const std::int64_t n_trees = ensemble.n_trees();
   const auto& data = ensemble.data();
@@ -248,20 +389,59 @@ void check_width(const MatrixView<T>& X, const TreeEnsemble& ensemble) {
 }
 }  // namespace
 
+namespace {
+/// Walks a block of rows through every tree, trees outside: each tree's edge tables are built
+/// once per block and stay in cache while the block's rows walk it.
+template <int kPoints, class T>
+void table_block(const PathDependentTreeShap& shap, const TreeEnsemble& ensemble, const MatrixView<T>& X,
+                 double* out, std::int64_t begin, std::int64_t end, std::int64_t tr, EdgeTables& tables,
+                 TableWalker<kPoints>& walker, std::vector<double>& rows) {
+  const std::int64_t m = ensemble.n_features(), K = ensemble.n_outputs();
+  (void)shap;
+  (void)X;
+  for (std::int64_t i = begin; i < end; ++i) {
+    std::copy(rows.begin() + (i - begin) * m, rows.begin() + (i - begin + 1) * m, walker.row.begin());
+    walker.phi = out + i * m * K;
+    walker.start_tree(tr, tables);
+    walker.walk(0, 0);
+  }
+}
+}  // namespace
+
 template <class T>
 void PathDependentTreeShap::shap_values(const MatrixView<T>& X, double* out, int n_threads) const {
   check_width(X, ensemble_);
   const std::int64_t m = ensemble_.n_features(), K = ensemble_.n_outputs();
-  parallel_blocks(X.rows, kRowBlock, n_threads, [&](std::int64_t begin, std::int64_t end) {
-    PathDependentWalker walker(*this, ensemble_);
+  int max_points = 1;
+  for (int p : points_) max_points = std::max(max_points, p);
+  // Blocks as large as 32 rows (the tables are built once per block), at least two per thread.
+  const std::int64_t threads = std::max(1, n_threads);
+  const std::int64_t wanted = (X.rows + 31) / 32;
+  const std::int64_t n_blocks = std::max<std::int64_t>(1, threads * ((wanted + threads - 1) / threads));
+  const std::int64_t block = std::max<std::int64_t>(1, (X.rows + n_blocks - 1) / n_blocks);
+  parallel_blocks(X.rows, block, n_threads, [&](std::int64_t begin, std::int64_t end) {
+    EdgeTables tables;
+    TableWalker<0> generic(ensemble_, max_points);
+    TableWalker<4> four(ensemble_, max_points);
+    TableWalker<5> five(ensemble_, max_points);
+    std::vector<double> rows((end - begin) * m);
     for (std::int64_t i = begin; i < end; ++i) {
-      walker.load_row(X.row(i), X.col_stride);
-      walker.phi = out + i * m * K;
-      std::fill(walker.phi, walker.phi + m * K, 0.0);
-      for (std::int64_t tr = 0; tr < ensemble_.n_trees(); ++tr) {
-        if (ensemble_.depths()[tr] == 0) continue;
-        walker.start_tree(tr);
-        walker.walk<false>(0, 0, 1.0);
+      for (std::int64_t j = 0; j < m; ++j) rows[(i - begin) * m + j] = static_cast<double>(X(i, j));
+      std::fill(out + i * m * K, out + (i + 1) * m * K, 0.0);
+    }
+    for (std::int64_t tr = 0; tr < ensemble_.n_trees(); ++tr) {
+      if (ensemble_.depths()[tr] == 0) continue;
+      const int p = points_[tr];
+      tables.build(*this, ensemble_, tr, left_fraction_, nodes_by_points_[p].data(), weights_by_points_[p].data(), p);
+      switch (p) {
+        case 4:
+          table_block(*this, ensemble_, X, out, begin, end, tr, tables, four, rows);
+          break;
+        case 5:
+          table_block(*this, ensemble_, X, out, begin, end, tr, tables, five, rows);
+          break;
+        default:
+          table_block(*this, ensemble_, X, out, begin, end, tr, tables, generic, rows);
       }
     }
   });

@@ -115,24 +115,18 @@ constexpr double kBitsetBudgetBytes = 512.0 * 1024 * 1024;
 /// A row's failed path features are one 64-bit mask, so the row-set walk needs at most 64
 /// distinct features on any path (min(depth, n_features) <= 64); otherwise pairwise.
 constexpr int kMaxSlots = 64;
+/// Rows that walk one tree in turn while it is in cache.
+constexpr std::int64_t kRowBlock = 16;
 
 }  // namespace
 
 /// Per-thread state of the row-set walk (see the top of this file).
 struct RowSetWalker {
-  /// A background row still able to reach the current node with x: `fail` marks the path
-  /// features (by slot) x satisfies and this row does not, `a` counts them (|A_r|).
-  struct Entry {
-    std::int32_t row;
-    std::int32_t a;
-    std::uint64_t fail;
-  };
-
   const InterventionalTreeShap& shap;
   const TreeEnsemble& ensemble;
   const double* weights;
   int weight_stride;
-  std::int64_t W;  ///< words per node's left bitset
+  std::int64_t W;  ///< words per bitset over the background
   std::int64_t n_outputs;
   // Current row, output and (when rescaling) per-background-row factors, n_background x K.
   const double* x = nullptr;
@@ -142,24 +136,38 @@ struct RowSetWalker {
   const PackedNode* nodes = nullptr;
   std::int64_t tree = 0, node_offset = 0;
   int width = 1, first_output = 0;
-  // Rows alive per level, stacked: a node's rows are a range, its child's follow it.
-  std::vector<Entry> rows;
-  // Per distinct path feature ("slot"): the feature and whether x satisfies all its splits.
+  // Bitsets: rows alive per level; per distinct path feature ("slot") the rows satisfying all
+  // its splits so far, saved per level; rows newly failing a feature x satisfies, per level.
+  std::vector<std::uint64_t> alive, slot_rsat, saved, newly, full;
+  // Per background row: the slots x satisfies and the row does not (its A), and their count.
+  std::vector<std::uint64_t> fail;
+  std::vector<std::int32_t> a;
+  // Per slot: the feature and whether x satisfies all its splits so far.
   std::vector<std::int32_t> slot_feature, feature_slot;
   std::vector<std::uint8_t> slot_xsat;
   int n_slots = 0, n_failed = 0, max_slots = 0;
   std::vector<double> gain, loss;
+  std::int64_t gain_stride = 1;
 
   RowSetWalker(const InterventionalTreeShap& s, const TreeEnsemble& e)
       : shap(s), ensemble(e), weights(s.weights_.data()), weight_stride(s.weight_stride_), W(s.words_),
         n_outputs(e.n_outputs()) {
+    const std::int64_t levels = e.max_depth() + 2;
     max_slots = static_cast<int>(std::min<std::int64_t>(e.max_depth(), e.n_features()));
     if (max_slots > kMaxSlots) throw InvalidArgument("row-set walk: more than 64 features on a path");
-    slot_feature.assign(std::max(max_slots, 1), -1);
-    slot_xsat.assign(std::max(max_slots, 1), 1);
+    gain_stride = std::max(max_slots, 1);
+    alive.assign(levels * W, 0);
+    saved.assign(levels * W, 0);
+    newly.assign(levels * W, 0);
+    slot_rsat.assign(gain_stride * W, 0);
+    full.assign(W, ~std::uint64_t{0});
+    if (s.n_background_ % 64 != 0) full[W - 1] = (std::uint64_t{1} << (s.n_background_ % 64)) - 1;
+    fail.assign(W * 64, 0);
+    a.assign(W * 64, 0);
+    slot_feature.assign(gain_stride, -1);
+    slot_xsat.assign(gain_stride, 1);
     feature_slot.assign(e.n_features(), -1);
-    rows.resize(s.n_background_ * 4);
-    gain.assign(static_cast<std::int64_t>(std::max(max_slots, 1)) * n_outputs, 0.0);
+    gain.assign(gain_stride * n_outputs, 0.0);
     loss.assign(n_outputs, 0.0);
   }
 
@@ -170,14 +178,25 @@ struct RowSetWalker {
     const std::int32_t out = ensemble.data().tree_output[tr];
     width = out < 0 ? static_cast<int>(n_outputs) : 1;
     first_output = out < 0 ? 0 : out;
-    for (std::int64_t r = 0; r < shap.n_background_; ++r) rows[r] = Entry{static_cast<std::int32_t>(r), 0, 0};
+    std::copy(full.begin(), full.end(), alive.begin());
   }
 
-  /// Walks the subtree at `node` with the alive rows rows[begin, end).
+  /// Adds (or with undo, removes) slot bit s to the A of every row in `rows`.
+  void mark(const std::uint64_t* rows, int s, bool undo) {
+    const std::uint64_t bit = std::uint64_t{1} << s;
+    for (std::int64_t w = 0; w < W; ++w) {
+      for (std::uint64_t bits = rows[w]; bits; bits &= bits - 1) {
+        const std::int64_t r = w * 64 + __builtin_ctzll(bits);
+        fail[r] ^= bit;
+        a[r] += undo ? -1 : 1;
+      }
+    }
+  }
+
+  /// Walks the subtree at internal node `node`, at depth `level`, with the rows alive[level].
   template <bool kWeighted>
-  void walk(std::int32_t node, std::int64_t begin, std::int64_t end) {
+  void walk(std::int32_t node, int level) {
     const PackedNode& n = nodes[node];
-    if (n.feature < 0) return leaf<kWeighted>(node, begin, end);
     const std::int32_t f = n.feature;
     const std::int32_t cx = ensemble.next(n, x[f]);
     int s = feature_slot[f];
@@ -188,74 +207,92 @@ struct RowSetWalker {
       slot_feature[s] = f;
       feature_slot[f] = s;
       slot_xsat[s] = 1;
+      std::copy(full.begin(), full.end(), slot_rsat.begin() + static_cast<std::int64_t>(s) * W);
     }
     const bool old_x = slot_xsat[s] != 0;
-    const std::uint64_t bit = std::uint64_t{1} << s;
+    const std::uint64_t* R = alive.data() + static_cast<std::int64_t>(level) * W;
+    std::uint64_t* Rc = alive.data() + static_cast<std::int64_t>(level + 1) * W;
+    std::uint64_t* rsat = slot_rsat.data() + static_cast<std::int64_t>(s) * W;
+    std::uint64_t* old_rsat = saved.data() + static_cast<std::int64_t>(level) * W;
+    std::uint64_t* fresh_fail = newly.data() + static_cast<std::int64_t>(level) * W;
+    std::copy(rsat, rsat + W, old_rsat);
     const std::uint64_t* left = shap.left_bits_.data() + (node_offset + node) * W;
-    // The children's rows go after this node's (the vector only grows; ranges are indices).
-    if (static_cast<std::int64_t>(rows.size()) < 2 * end - begin) rows.resize(2 * (2 * end - begin));
     for (int side = 0; side < 2; ++side) {
       const std::int32_t child = side == 0 ? n.left : n.right;
-      const std::uint64_t want = side == 0 ? 1 : 0;  // the left bit of rows taking this child
+      const std::uint64_t flip = side == 0 ? 0 : ~std::uint64_t{0};
       const bool new_x = old_x && child == cx;
-      Entry* out = rows.data() + end;
-      const Entry* in = rows.data();
-      std::int64_t kept = 0;
+      std::uint64_t any = 0;
       if (new_x) {
-        // x satisfies f here: every row stays; a row going the other way now fails f (A).
-        for (std::int64_t i = begin; i < end; ++i) {
-          Entry e = in[i];
-          const std::uint64_t goes = ((left[e.row >> 6] >> (e.row & 63)) & 1) == want;
-          if (!goes && !(e.fail & bit)) {
-            e.fail |= bit;
-            ++e.a;
-          }
-          out[kept++] = e;
+        // x satisfies f here: every row stays; rows going the other way now fail f (A).
+        std::uint64_t some = 0;
+        for (std::int64_t w = 0; w < W; ++w) {
+          const std::uint64_t dir = left[w] ^ flip;
+          fresh_fail[w] = R[w] & old_rsat[w] & ~dir;
+          some |= fresh_fail[w];
+          rsat[w] = old_rsat[w] & dir;
+          Rc[w] = R[w];
+          any |= R[w];
         }
+        if (some) mark(fresh_fail, s, false);
+        if (nodes[child].feature < 0) {
+          leaf<kWeighted>(child, R);
+        } else {
+          walk<kWeighted>(child, level + 1);
+        }
+        if (some) mark(fresh_fail, s, true);
       } else {
         // x fails f: only rows satisfying every split on f so far and this one stay (B).
-        for (std::int64_t i = begin; i < end; ++i) {
-          const Entry e = in[i];
-          const bool goes = ((left[e.row >> 6] >> (e.row & 63)) & 1) == want;
-          if (goes && !(e.fail & bit)) out[kept++] = e;
+        for (std::int64_t w = 0; w < W; ++w) {
+          rsat[w] = old_rsat[w] & (left[w] ^ flip);
+          Rc[w] = R[w] & rsat[w];
+          any |= Rc[w];
         }
+        // With no row left, no background row can pair with x to reach this subtree.
+        if (!any) continue;
+        slot_xsat[s] = 0;
+        n_failed += old_x ? 1 : 0;
+        if (nodes[child].feature < 0) {
+          leaf<kWeighted>(child, Rc);
+        } else {
+          walk<kWeighted>(child, level + 1);
+        }
+        n_failed -= old_x ? 1 : 0;
+        slot_xsat[s] = old_x ? 1 : 0;
       }
-      if (kept == 0) continue;  // no background row can pair with x to reach this subtree
-      slot_xsat[s] = new_x ? 1 : 0;
-      const int failed_here = old_x && !new_x ? 1 : 0;
-      n_failed += failed_here;
-      walk<kWeighted>(child, end, end + kept);
-      n_failed -= failed_here;
     }
-    slot_xsat[s] = old_x ? 1 : 0;
+    std::copy(old_rsat, old_rsat + W, rsat);
     if (fresh) {
       --n_slots;
       feature_slot[f] = -1;
     }
   }
 
+  /// Scores a leaf for the rows in the bitset `rows`.
   template <bool kWeighted>
-  void leaf(std::int32_t node, std::int64_t begin, std::int64_t end) {
+  void leaf(std::int32_t node, const std::uint64_t* rows) {
     const int nb = n_failed;
-    const Entry* in = rows.data();
+    const std::int64_t stride = gain_stride;
     std::uint64_t touched = 0;
-    for (int k = 0; k < width; ++k) {
+    for (int k = 0; k < (kWeighted ? width : 1); ++k) {
       const std::int64_t out = first_output + k;
       double l = 0.0;
-      double* g = gain.data() + static_cast<std::int64_t>(k) * std::max(max_slots, 1);
-      for (std::int64_t i = begin; i < end; ++i) {
-        const Entry& e = in[i];
-        const double measure = kWeighted ? scale[e.row * n_outputs + out] : 1.0;
-        if (nb > 0) l += weights[e.a * weight_stride + (nb - 1)] * measure;
-        if (e.a == 0) continue;
-        const double wg = weights[(e.a - 1) * weight_stride + nb] * measure;
-        for (std::uint64_t bits = e.fail; bits; bits &= bits - 1) {
-          const int s = __builtin_ctzll(bits);
-          if (!(touched & (std::uint64_t{1} << s))) {
-            touched |= std::uint64_t{1} << s;
-            for (int kk = 0; kk < width; ++kk) gain[static_cast<std::int64_t>(kk) * std::max(max_slots, 1) + s] = 0.0;
+      double* g = gain.data() + static_cast<std::int64_t>(k) * stride;
+      for (std::int64_t w = 0; w < W; ++w) {
+        for (std::uint64_t bits = rows[w]; bits; bits &= bits - 1) {
+          const std::int64_t r = w * 64 + __builtin_ctzll(bits);
+          const double measure = kWeighted ? scale[r * n_outputs + out] : 1.0;
+          const std::int32_t ar = a[r];
+          if (nb > 0) l += weights[ar * weight_stride + (nb - 1)] * measure;
+          if (ar == 0) continue;
+          const double wg = weights[(ar - 1) * weight_stride + nb] * measure;
+          const std::uint64_t fr = fail[r];
+          // First touch of a slot at this leaf zeroes its gain (for every output).
+          for (std::uint64_t first = fr & ~touched; first; first &= first - 1) {
+            const int slot = __builtin_ctzll(first);
+            for (int kk = 0; kk < width; ++kk) gain[static_cast<std::int64_t>(kk) * stride + slot] = 0.0;
           }
-          g[s] += wg;
+          touched |= fr;
+          for (std::uint64_t f = fr; f; f &= f - 1) g[__builtin_ctzll(f)] += wg;
         }
       }
       loss[k] = l;
@@ -264,12 +301,11 @@ struct RowSetWalker {
     const double* v = ensemble.node_value(tree, node);
     for (int s = 0; s < n_slots; ++s) {
       const std::int64_t f = slot_feature[s];
+      double* target = phi + f * n_outputs + first_output;
       if (!slot_xsat[s]) {
-        for (int k = 0; k < width; ++k) phi[f * n_outputs + first_output + k] -= v[k] * loss[k];
+        for (int k = 0; k < width; ++k) target[k] -= v[k] * loss[kWeighted ? k : 0];
       } else if (touched & (std::uint64_t{1} << s)) {
-        for (int k = 0; k < width; ++k) {
-          phi[f * n_outputs + first_output + k] += v[k] * gain[static_cast<std::int64_t>(k) * std::max(max_slots, 1) + s];
-        }
+        for (int k = 0; k < width; ++k) target[k] += v[k] * gain[(kWeighted ? k : 0) * stride + s];
       }
     }
   }
@@ -352,41 +388,49 @@ void InterventionalTreeShap::shap_values(const MatrixView<T>& X, bool transforme
   if (!uses_bitsets()) return shap_values_pairwise(X, transformed, out, n_threads);
   check_input(X, ensemble_, transformed);
   const std::int64_t m = ensemble_.n_features(), K = ensemble_.n_outputs();
-  parallel_blocks(X.rows, 4, n_threads, [&](std::int64_t begin, std::int64_t end) {
+  // Trees outside, a block of rows inside: a tree's nodes and bitsets stay in cache while
+  // the block's rows walk it. Each row still sums its trees in order, so the values do not
+  // depend on the block size (which only balances the threads).
+  const std::int64_t per_thread = (X.rows + 2 * n_threads - 1) / (2 * static_cast<std::int64_t>(n_threads));
+  const std::int64_t block = std::max<std::int64_t>(1, std::min<std::int64_t>(kRowBlock, per_thread));
+  parallel_blocks(X.rows, block, n_threads, [&](std::int64_t begin, std::int64_t end) {
     RowSetWalker walker(*this, ensemble_);
-    std::vector<double> row(m), margin(K), linked(K), scale(transformed ? n_background_ * K : 0);
+    const std::int64_t rows = end - begin;
+    std::vector<double> row(rows * m), margin(K), linked(K), scale(transformed ? rows * n_background_ * K : 0);
     for (std::int64_t i = begin; i < end; ++i) {
-      for (std::int64_t j = 0; j < m; ++j) row[j] = static_cast<double>(X(i, j));
-      double* phi = out + i * m * K;
-      std::fill(phi, phi + m * K, 0.0);
-      if (transformed) {
-        // Each pair's raw attributions are rescaled to its change in linked output.
-        ensemble_.predict(MatrixView<double>(row.data(), 1, m), margin.data(), 1);
-        linked = margin;
-        ensemble_.transform(linked.data(), 1);
-        for (std::int64_t b = 0; b < n_background_; ++b) {
-          for (std::int64_t k = 0; k < K; ++k) {
-            const double dm = margin[k] - background_margin_[b * K + k];
-            const double dp = linked[k] - background_linked_[b * K + k];
-            scale[b * K + k] = dm != 0.0 ? dp / dm : link_slope(ensemble_.data(), margin[k]);
-          }
+      double* x = row.data() + (i - begin) * m;
+      for (std::int64_t j = 0; j < m; ++j) x[j] = static_cast<double>(X(i, j));
+      std::fill(out + i * m * K, out + (i + 1) * m * K, 0.0);
+      if (!transformed) continue;
+      // Each pair's raw attributions are rescaled to its change in linked output.
+      ensemble_.predict(MatrixView<double>(x, 1, m), margin.data(), 1);
+      linked = margin;
+      ensemble_.transform(linked.data(), 1);
+      double* factors = scale.data() + (i - begin) * n_background_ * K;
+      for (std::int64_t b = 0; b < n_background_; ++b) {
+        for (std::int64_t k = 0; k < K; ++k) {
+          const double dm = margin[k] - background_margin_[b * K + k];
+          const double dp = linked[k] - background_linked_[b * K + k];
+          factors[b * K + k] = dm != 0.0 ? dp / dm : link_slope(ensemble_.data(), margin[k]);
         }
-        walker.scale = scale.data();
       }
-      walker.x = row.data();
-      walker.phi = phi;
-      for (std::int64_t tr = 0; tr < ensemble_.n_trees(); ++tr) {
-        if (ensemble_.depths()[tr] == 0) continue;  // a single leaf adds only to the base value
+    }
+    for (std::int64_t tr = 0; tr < ensemble_.n_trees(); ++tr) {
+      if (ensemble_.depths()[tr] == 0) continue;  // a single leaf adds only to the base value
+      for (std::int64_t i = begin; i < end; ++i) {
+        walker.x = row.data() + (i - begin) * m;
+        walker.phi = out + i * m * K;
+        if (transformed) walker.scale = scale.data() + (i - begin) * n_background_ * K;
         walker.start_tree(tr);
         if (transformed) {
-          walker.walk<true>(0, 0, n_background_);
+          walker.walk<true>(0, 0);
         } else {
-          walker.walk<false>(0, 0, n_background_);
+          walker.walk<false>(0, 0);
         }
       }
-      const double inverse = 1.0 / static_cast<double>(n_background_);
-      for (std::int64_t j = 0; j < m * K; ++j) phi[j] *= inverse;
     }
+    const double inverse = 1.0 / static_cast<double>(n_background_);
+    for (std::int64_t j = begin * m * K; j < end * m * K; ++j) out[j] *= inverse;
   });
 }
 
