@@ -190,11 +190,15 @@ struct PathDependentWalker {
 ///   dg11, dg10: w (g_new - g_old) for those cases ((0, 0) has g_new = g_old: no contribution);
 /// and one number ratio00 = z_new / z_old (0 after a zero-cover split). The walk for a row then
 /// needs no division: the tables are built once per tree and row block and reused per row.
+/// Trees whose quadrature needs more points (depth > 2 * kMaxTablePoints) use the direct walk.
+constexpr int kMaxTablePoints = 64;
+
 struct EdgeTables {
   int points = 1;
   std::int64_t stride = 5;  ///< 4 * points + 1 doubles per node
   std::vector<double> data;
   std::vector<double> z;    ///< per feature, during the build
+  std::vector<double> inverse_one_minus_t;
 
   const double* of(std::int32_t node) const { return data.data() + node * stride; }
 
@@ -205,6 +209,8 @@ struct EdgeTables {
     const std::int64_t count = ensemble.n_nodes(tree);
     data.assign(count * stride, 0.0);
     z.assign(ensemble.n_features(), 1.0);
+    inverse_one_minus_t.resize(p);
+    for (int q = 0; q < p; ++q) inverse_one_minus_t[q] = 1.0 / (1.0 - t[q]);
     (void)shap;
     fill(ensemble, &ensemble.node(tree, 0), ensemble.node_index(tree, 0), count, left_fraction, t, w, 0);
   }
@@ -217,18 +223,23 @@ struct EdgeTables {
     const std::int32_t f = n.feature;
     const double z_old = z[f];
     const double lf = left_fraction[offset + node];
+    // q_old = t + (1 - t) z_old > 0 for o_old = 1 (t > 0 at every Gauss point).
+    double inverse_q_old[kMaxTablePoints];
+    for (int q = 0; q < points; ++q) inverse_q_old[q] = 1.0 / (t[q] + (1.0 - t[q]) * z_old);
     for (int side = 0; side < 2; ++side) {
       const std::int32_t child = side == 0 ? n.left : n.right;
       if (child < 0 || child >= count) throw InvalidArgument("edge tables: child index out of range");
       const double z_new = z_old * (side == 0 ? lf : 1.0 - lf);
       double* e = data.data() + child * stride;
       for (int q = 0; q < points; ++q) {
-        const double q_old = edge_q(1.0, z_old, t[q]);
-        const double g_old = edge_g(1.0, z_old, t[q]);
-        e[q] = edge_q(1.0, z_new, t[q]) / q_old;
-        e[points + q] = edge_q(0.0, z_new, t[q]) / q_old;
-        e[2 * points + q] = w[q] * (edge_g(1.0, z_new, t[q]) - g_old);
-        e[3 * points + q] = w[q] * (edge_g(0.0, z_new, t[q]) - g_old);
+        // One division per point and edge: 1 / q_old and g_old are shared by both children.
+        const double inverse_old = inverse_q_old[q];
+        const double g_old = (1.0 - z_old) * inverse_old;
+        const double q_new = t[q] + (1.0 - t[q]) * z_new;
+        e[q] = q_new * inverse_old;
+        e[points + q] = (1.0 - t[q]) * z_new * inverse_old;
+        e[2 * points + q] = w[q] * ((1.0 - z_new) / q_new - g_old);
+        e[3 * points + q] = w[q] * (-inverse_one_minus_t[q] - g_old);
       }
       // q_old = (1 - t) z_old is 0 only when an earlier zero-cover split zeroed the product.
       e[4 * points] = z_old > 0.0 ? z_new / z_old : 0.0;
@@ -295,6 +306,39 @@ struct TableWalker {
     for (int side = 0; side < 2; ++side) {
       const std::int32_t child = side == 0 ? n.left : n.right;
       const double* e = tables->of(child);
+      if (nodes[child].feature < 0) {
+        // A leaf child is scored here: S below it is v * P, no call and no stores to P.
+        const double* v = ensemble.node_value(tree, child);
+        if (old_o) {
+          const bool follows = child == hot;
+          const double* ratio = follows ? e : e + np;
+          const double* dg = follows ? e + 2 * np : e + 3 * np;
+          double* target = phi + static_cast<std::int64_t>(f) * n_outputs + first_output;
+          double sum = 0.0;
+          if (width == 1) {
+            for (int q = 0; q < np; ++q) {
+              const double pc = Pn[q] * ratio[q];
+              sum += dg[q] * pc;
+              Sn[q] = side == 0 ? v[0] * pc : Sn[q] + v[0] * pc;
+            }
+            target[0] += v[0] * sum;
+          } else {
+            for (int q = 0; q < np; ++q) {
+              const double pc = Pn[q] * ratio[q];
+              sum += dg[q] * pc;
+              for (int k = 0; k < width; ++k) Sn[q * width + k] = side == 0 ? v[k] * pc : Sn[q * width + k] + v[k] * pc;
+            }
+            for (int k = 0; k < width; ++k) target[k] += v[k] * sum;
+          }
+        } else {
+          const double ratio = e[4 * np];
+          for (int q = 0; q < np; ++q) {
+            const double pc = Pn[q] * ratio;
+            for (int k = 0; k < width; ++k) Sn[q * width + k] = side == 0 ? v[k] * pc : Sn[q * width + k] + v[k] * pc;
+          }
+        }
+        continue;
+      }
       if (old_o) {
         const bool follows = child == hot;
         const double* ratio = follows ? e : e + np;
@@ -422,8 +466,14 @@ void PathDependentTreeShap::shap_values(const MatrixView<T>& X, double* out, int
   parallel_blocks(X.rows, block, n_threads, [&](std::int64_t begin, std::int64_t end) {
     EdgeTables tables;
     TableWalker<0> generic(ensemble_, max_points);
+    TableWalker<2> two(ensemble_, max_points);
+    TableWalker<3> three(ensemble_, max_points);
     TableWalker<4> four(ensemble_, max_points);
     TableWalker<5> five(ensemble_, max_points);
+    TableWalker<6> six(ensemble_, max_points);
+    TableWalker<7> seven(ensemble_, max_points);
+    TableWalker<8> eight(ensemble_, max_points);
+    PathDependentWalker direct(*this, ensemble_);
     std::vector<double> rows((end - begin) * m);
     for (std::int64_t i = begin; i < end; ++i) {
       for (std::int64_t j = 0; j < m; ++j) rows[(i - begin) * m + j] = static_cast<double>(X(i, j));
@@ -432,16 +482,26 @@ void PathDependentTreeShap::shap_values(const MatrixView<T>& X, double* out, int
     for (std::int64_t tr = 0; tr < ensemble_.n_trees(); ++tr) {
       if (ensemble_.depths()[tr] == 0) continue;
       const int p = points_[tr];
+      if (p > kMaxTablePoints) {
+        // Very deep tree: tables would hold nodes x points numbers; walk it directly.
+        for (std::int64_t i = begin; i < end; ++i) {
+          std::copy(rows.begin() + (i - begin) * m, rows.begin() + (i - begin + 1) * m, direct.row.begin());
+          direct.phi = out + i * m * K;
+          direct.start_tree(tr);
+          direct.walk<false>(0, 0, 1.0);
+        }
+        continue;
+      }
       tables.build(*this, ensemble_, tr, left_fraction_, nodes_by_points_[p].data(), weights_by_points_[p].data(), p);
       switch (p) {
-        case 4:
-          table_block(*this, ensemble_, X, out, begin, end, tr, tables, four, rows);
-          break;
-        case 5:
-          table_block(*this, ensemble_, X, out, begin, end, tr, tables, five, rows);
-          break;
-        default:
-          table_block(*this, ensemble_, X, out, begin, end, tr, tables, generic, rows);
+        case 2: table_block(*this, ensemble_, X, out, begin, end, tr, tables, two, rows); break;
+        case 3: table_block(*this, ensemble_, X, out, begin, end, tr, tables, three, rows); break;
+        case 4: table_block(*this, ensemble_, X, out, begin, end, tr, tables, four, rows); break;
+        case 5: table_block(*this, ensemble_, X, out, begin, end, tr, tables, five, rows); break;
+        case 6: table_block(*this, ensemble_, X, out, begin, end, tr, tables, six, rows); break;
+        case 7: table_block(*this, ensemble_, X, out, begin, end, tr, tables, seven, rows); break;
+        case 8: table_block(*this, ensemble_, X, out, begin, end, tr, tables, eight, rows); break;
+        default: table_block(*this, ensemble_, X, out, begin, end, tr, tables, generic, rows);
       }
     }
   });
