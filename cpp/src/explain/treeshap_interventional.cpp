@@ -120,13 +120,15 @@ constexpr std::int64_t kRowBlock = 16;
 
 }  // namespace
 
-/// Per-thread state of the row-set walk (see the top of this file).
+/// Per-thread state of the row-set walk (see the top of this file). kW > 0 fixes the words
+/// per bitset at compile time (background of at most 64 * kW rows), so the word loops unroll.
+template <int kW>
 struct RowSetWalker {
   const InterventionalTreeShap& shap;
   const TreeEnsemble& ensemble;
   const double* weights;
   int weight_stride;
-  std::int64_t W;  ///< words per bitset over the background
+  std::int64_t words;  ///< words per bitset over the background
   std::int64_t n_outputs;
   // Current row, output and (when rescaling) per-background-row factors, n_background x K.
   const double* x = nullptr;
@@ -150,8 +152,10 @@ struct RowSetWalker {
   std::int64_t gain_stride = 1;
 
   RowSetWalker(const InterventionalTreeShap& s, const TreeEnsemble& e)
-      : shap(s), ensemble(e), weights(s.weights_.data()), weight_stride(s.weight_stride_), W(s.words_),
+      : shap(s), ensemble(e), weights(s.weights_.data()), weight_stride(s.weight_stride_), words(s.words_),
         n_outputs(e.n_outputs()) {
+    if (kW > 0 && words != kW) throw InvalidArgument("row-set walk: background size does not match");
+    const std::int64_t W = words;
     const std::int64_t levels = e.max_depth() + 2;
     max_slots = static_cast<int>(std::min<std::int64_t>(e.max_depth(), e.n_features()));
     if (max_slots > kMaxSlots) throw InvalidArgument("row-set walk: more than 64 features on a path");
@@ -183,6 +187,7 @@ struct RowSetWalker {
 
   /// Adds (or with undo, removes) slot bit s to the A of every row in `rows`.
   void mark(const std::uint64_t* rows, int s, bool undo) {
+    const std::int64_t W = kW > 0 ? kW : words;
     const std::uint64_t bit = std::uint64_t{1} << s;
     for (std::int64_t w = 0; w < W; ++w) {
       for (std::uint64_t bits = rows[w]; bits; bits &= bits - 1) {
@@ -196,6 +201,7 @@ struct RowSetWalker {
   /// Walks the subtree at internal node `node`, at depth `level`, with the rows alive[level].
   template <bool kWeighted>
   void walk(std::int32_t node, int level) {
+    const std::int64_t W = kW > 0 ? kW : words;
     const PackedNode& n = nodes[node];
     const std::int32_t f = n.feature;
     const std::int32_t cx = ensemble.next(n, x[f]);
@@ -270,6 +276,7 @@ struct RowSetWalker {
   /// Scores a leaf for the rows in the bitset `rows`.
   template <bool kWeighted>
   void leaf(std::int32_t node, const std::uint64_t* rows) {
+    const std::int64_t W = kW > 0 ? kW : words;
     const int nb = n_failed;
     const std::int64_t stride = gain_stride;
     std::uint64_t touched = 0;
@@ -387,14 +394,25 @@ template <class T>
 void InterventionalTreeShap::shap_values(const MatrixView<T>& X, bool transformed, double* out, int n_threads) const {
   if (!uses_bitsets()) return shap_values_pairwise(X, transformed, out, n_threads);
   check_input(X, ensemble_, transformed);
-  const std::int64_t m = ensemble_.n_features(), K = ensemble_.n_outputs();
   // Trees outside, a block of rows inside: a tree's nodes and bitsets stay in cache while
   // the block's rows walk it. Each row still sums its trees in order, so the values do not
   // depend on the block size (which only balances the threads).
   const std::int64_t per_thread = (X.rows + 2 * n_threads - 1) / (2 * static_cast<std::int64_t>(n_threads));
   const std::int64_t block = std::max<std::int64_t>(1, std::min<std::int64_t>(kRowBlock, per_thread));
+  switch (words_) {
+    case 1: return row_set_values<1>(X, transformed, out, n_threads, block);
+    case 2: return row_set_values<2>(X, transformed, out, n_threads, block);
+    case 4: return row_set_values<4>(X, transformed, out, n_threads, block);
+    default: return row_set_values<0>(X, transformed, out, n_threads, block);
+  }
+}
+
+template <int kW, class T>
+void InterventionalTreeShap::row_set_values(const MatrixView<T>& X, bool transformed, double* out, int n_threads,
+                                            std::int64_t block) const {
+  const std::int64_t m = ensemble_.n_features(), K = ensemble_.n_outputs();
   parallel_blocks(X.rows, block, n_threads, [&](std::int64_t begin, std::int64_t end) {
-    RowSetWalker walker(*this, ensemble_);
+    RowSetWalker<kW> walker(*this, ensemble_);
     const std::int64_t rows = end - begin;
     std::vector<double> row(rows * m), margin(K), linked(K), scale(transformed ? rows * n_background_ * K : 0);
     for (std::int64_t i = begin; i < end; ++i) {
@@ -423,9 +441,9 @@ void InterventionalTreeShap::shap_values(const MatrixView<T>& X, bool transforme
         if (transformed) walker.scale = scale.data() + (i - begin) * n_background_ * K;
         walker.start_tree(tr);
         if (transformed) {
-          walker.walk<true>(0, 0);
+          walker.template walk<true>(0, 0);
         } else {
-          walker.walk<false>(0, 0);
+          walker.template walk<false>(0, 0);
         }
       }
     }

@@ -82,7 +82,10 @@ class InterventionalTreeShap {
   bool uses_bitsets() const { return !left_bits_.empty(); }
 
  private:
+  template <int kW>
   friend struct RowSetWalker;
+  template <int kW, class T>
+  void row_set_values(const MatrixView<T>& X, bool transformed, double* out, int n_threads, std::int64_t block) const;
   const model::TreeEnsemble& ensemble_;
   std::int64_t n_background_;
   std::int64_t words_ = 0;                  ///< 64-bit words per background bitset
