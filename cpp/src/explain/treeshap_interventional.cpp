@@ -148,6 +148,7 @@ struct RowSetWalker {
   std::vector<std::int32_t> slot_feature, feature_slot;
   std::vector<std::uint8_t> slot_xsat;
   int n_slots = 0, n_failed = 0, max_slots = 0;
+  std::uint64_t failed_slots = 0;  ///< slots x fails (B)
   std::vector<double> gain, loss;
   std::int64_t gain_stride = 1;
 
@@ -257,12 +258,14 @@ struct RowSetWalker {
         if (!any) continue;
         slot_xsat[s] = 0;
         n_failed += old_x ? 1 : 0;
+        failed_slots |= std::uint64_t{1} << s;
         if (nodes[child].feature < 0) {
           leaf<kWeighted>(child, Rc);
         } else {
           walk<kWeighted>(child, level + 1);
         }
         n_failed -= old_x ? 1 : 0;
+        if (old_x) failed_slots &= ~(std::uint64_t{1} << s);
         slot_xsat[s] = old_x ? 1 : 0;
       }
     }
@@ -306,12 +309,13 @@ struct RowSetWalker {
     }
     if (nb == 0 && touched == 0) return;  // reached by every coalition: part of the base value
     const double* v = ensemble.node_value(tree, node);
-    for (int s = 0; s < n_slots; ++s) {
-      const std::int64_t f = slot_feature[s];
-      double* target = phi + f * n_outputs + first_output;
-      if (!slot_xsat[s]) {
+    // Slots in B lose, slots in some row's A gain (disjoint sets); ascending slot order.
+    for (std::uint64_t bits = failed_slots | touched; bits; bits &= bits - 1) {
+      const int s = __builtin_ctzll(bits);
+      double* target = phi + static_cast<std::int64_t>(slot_feature[s]) * n_outputs + first_output;
+      if (failed_slots & (std::uint64_t{1} << s)) {
         for (int k = 0; k < width; ++k) target[k] -= v[k] * loss[kWeighted ? k : 0];
-      } else if (touched & (std::uint64_t{1} << s)) {
+      } else {
         for (int k = 0; k < width; ++k) target[k] += v[k] * gain[(kWeighted ? k : 0) * stride + s];
       }
     }
@@ -397,7 +401,8 @@ void InterventionalTreeShap::shap_values(const MatrixView<T>& X, bool transforme
   // Trees outside, a block of rows inside: a tree's nodes and bitsets stay in cache while
   // the block's rows walk it. Each row still sums its trees in order, so the values do not
   // depend on the block size (which only balances the threads).
-  const std::int64_t per_thread = (X.rows + 2 * n_threads - 1) / (2 * static_cast<std::int64_t>(n_threads));
+  // Rows cost the same here (no per-block setup), so small blocks keep the threads even.
+  const std::int64_t per_thread = X.rows / (8 * static_cast<std::int64_t>(std::max(1, n_threads)));
   const std::int64_t block = std::max<std::int64_t>(1, std::min<std::int64_t>(kRowBlock, per_thread));
   switch (words_) {
     case 1: return row_set_values<1>(X, transformed, out, n_threads, block);
