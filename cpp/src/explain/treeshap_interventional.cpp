@@ -149,6 +149,7 @@ struct RowSetWalker {
   std::vector<std::uint8_t> slot_xsat;
   int n_slots = 0, n_failed = 0, max_slots = 0;
   std::uint64_t failed_slots = 0;  ///< slots x fails (B)
+  const double* values = nullptr;  ///< the tree's node values, width per node
   std::vector<double> gain, loss;
   std::int64_t gain_stride = 1;
 
@@ -183,6 +184,7 @@ struct RowSetWalker {
     const std::int32_t out = ensemble.data().tree_output[tr];
     width = out < 0 ? static_cast<int>(n_outputs) : 1;
     first_output = out < 0 ? 0 : out;
+    values = ensemble.node_value(tr, 0);
     std::copy(full.begin(), full.end(), alive.begin());
   }
 
@@ -276,39 +278,56 @@ struct RowSetWalker {
     }
   }
 
-  /// Scores a leaf for the rows in the bitset `rows`.
+  /// Scores a leaf for the rows in the bitset `rows`. gain is all zeros between leaves.
   template <bool kWeighted>
   void leaf(std::int32_t node, const std::uint64_t* rows) {
     const std::int64_t W = kW > 0 ? kW : words;
     const int nb = n_failed;
     const std::int64_t stride = gain_stride;
+    const std::int64_t ws = weight_stride;
+    // Column b - 1 of the weights for rows' losses (B), column b for their gains (A).
+    const double* loss_weights = weights + (nb > 0 ? nb - 1 : 0);
+    const double* gain_weights = weights + nb;  // indexed by (a_r - 1) * ws, a_r >= 1
     std::uint64_t touched = 0;
-    for (int k = 0; k < (kWeighted ? width : 1); ++k) {
-      const std::int64_t out = first_output + k;
+    if (!kWeighted) {
       double l = 0.0;
-      double* g = gain.data() + static_cast<std::int64_t>(k) * stride;
+      double* g = gain.data();
       for (std::int64_t w = 0; w < W; ++w) {
         for (std::uint64_t bits = rows[w]; bits; bits &= bits - 1) {
           const std::int64_t r = w * 64 + __builtin_ctzll(bits);
-          const double measure = kWeighted ? scale[r * n_outputs + out] : 1.0;
-          const std::int32_t ar = a[r];
-          if (nb > 0) l += weights[ar * weight_stride + (nb - 1)] * measure;
+          const std::int64_t ar = a[r];
+          l += loss_weights[ar * ws];
           if (ar == 0) continue;
-          const double wg = weights[(ar - 1) * weight_stride + nb] * measure;
+          const double wg = gain_weights[(ar - 1) * ws];
           const std::uint64_t fr = fail[r];
-          // First touch of a slot at this leaf zeroes its gain (for every output).
-          for (std::uint64_t first = fr & ~touched; first; first &= first - 1) {
-            const int slot = __builtin_ctzll(first);
-            for (int kk = 0; kk < width; ++kk) gain[static_cast<std::int64_t>(kk) * stride + slot] = 0.0;
-          }
           touched |= fr;
           for (std::uint64_t f = fr; f; f &= f - 1) g[__builtin_ctzll(f)] += wg;
         }
       }
-      loss[k] = l;
+      loss[0] = nb > 0 ? l : 0.0;
+    } else {
+      for (int k = 0; k < width; ++k) {
+        const std::int64_t out = first_output + k;
+        double l = 0.0;
+        double* g = gain.data() + static_cast<std::int64_t>(k) * stride;
+        for (std::int64_t w = 0; w < W; ++w) {
+          for (std::uint64_t bits = rows[w]; bits; bits &= bits - 1) {
+            const std::int64_t r = w * 64 + __builtin_ctzll(bits);
+            const double measure = scale[r * n_outputs + out];
+            const std::int64_t ar = a[r];
+            l += loss_weights[ar * ws] * measure;
+            if (ar == 0) continue;
+            const double wg = gain_weights[(ar - 1) * ws] * measure;
+            const std::uint64_t fr = fail[r];
+            touched |= fr;
+            for (std::uint64_t f = fr; f; f &= f - 1) g[__builtin_ctzll(f)] += wg;
+          }
+        }
+        loss[k] = nb > 0 ? l : 0.0;
+      }
     }
     if (nb == 0 && touched == 0) return;  // reached by every coalition: part of the base value
-    const double* v = ensemble.node_value(tree, node);
+    const double* v = values + static_cast<std::int64_t>(node) * width;
     // Slots in B lose, slots in some row's A gain (disjoint sets); ascending slot order.
     for (std::uint64_t bits = failed_slots | touched; bits; bits &= bits - 1) {
       const int s = __builtin_ctzll(bits);
@@ -316,7 +335,15 @@ struct RowSetWalker {
       if (failed_slots & (std::uint64_t{1} << s)) {
         for (int k = 0; k < width; ++k) target[k] -= v[k] * loss[kWeighted ? k : 0];
       } else {
-        for (int k = 0; k < width; ++k) target[k] += v[k] * gain[(kWeighted ? k : 0) * stride + s];
+        for (int k = 0; k < (kWeighted ? width : 1); ++k) {
+          double& g = gain[static_cast<std::int64_t>(k) * stride + s];
+          if (kWeighted) {
+            target[k] += v[k] * g;
+          } else {
+            for (int kk = 0; kk < width; ++kk) target[kk] += v[kk] * g;
+          }
+          g = 0.0;
+        }
       }
     }
   }
