@@ -251,119 +251,144 @@ struct EdgeTables {
   }
 };
 
-/// Per-thread walk for SHAP values with precomputed edge tables; kPoints > 0 fixes the number
-/// of quadrature points at compile time (0: runtime), so the per-point loops unroll.
+/// The edge-table walk for kLanes rows at once: every row visits every node of the tree, so
+/// the recursion, node loads and table loads are shared and only the per-row arithmetic is
+/// repeated per lane. Each lane does exactly the operations the one-row walk would, in the same
+/// order, so a row's values do not depend on which rows share its group.
+constexpr int kLanes = 4;
+
 template <int kPoints>
-struct TableWalker {
+struct GroupWalker {
   const TreeEnsemble& ensemble;
   std::int64_t n_outputs;
-  std::vector<double> row, P, S;
-  std::vector<std::uint8_t> o;
+  std::vector<double> rows;        ///< kLanes x n_features
+  std::vector<double> P, S;        ///< per level: [point][lane], [point][output][lane]
+  std::vector<double> R, D;        ///< per level: the lanes' edge ratios and w * dg, [point][lane]
+  std::vector<std::uint8_t> o;     ///< [feature][lane]
   const PackedNode* nodes = nullptr;
+  const double* values = nullptr;  ///< the tree's node values, width per node
   const EdgeTables* tables = nullptr;
-  std::int64_t tree = 0;
   int points = 1, width = 1, first_output = 0;
-  int stride = 1;  ///< doubles per level in P
-  double* phi = nullptr;
+  std::int64_t p_level = 1, s_level = 1;  ///< doubles per level in P and S
+  double* phi[kLanes] = {};
 
-  TableWalker(const TreeEnsemble& e, int max_points) : ensemble(e), n_outputs(e.n_outputs()) {
-    stride = max_points;
+  GroupWalker(const TreeEnsemble& e, int max_points) : ensemble(e), n_outputs(e.n_outputs()) {
     const std::int64_t levels = e.max_depth() + 2;
-    o.assign(e.n_features(), 1);
-    row.assign(e.n_features(), 0.0);
-    P.assign(levels * stride, 0.0);
-    S.assign(levels * stride * n_outputs, 0.0);
+    p_level = static_cast<std::int64_t>(max_points) * kLanes;
+    s_level = p_level * n_outputs;
+    rows.assign(e.n_features() * kLanes, 0.0);
+    o.assign(e.n_features() * kLanes, 1);
+    P.assign(levels * p_level, 0.0);
+    R.assign(levels * p_level, 0.0);
+    D.assign(levels * p_level, 0.0);
+    S.assign(levels * s_level, 0.0);
   }
 
   void start_tree(std::int64_t tr, const EdgeTables& t) {
-    tree = tr;
     tables = &t;
     nodes = &ensemble.node(tr, 0);
+    values = ensemble.node_value(tr, 0);
     points = kPoints > 0 ? kPoints : t.points;
     const std::int32_t out = ensemble.data().tree_output[tr];
     width = out < 0 ? static_cast<int>(n_outputs) : 1;
     first_output = out < 0 ? 0 : out;
-    for (int q = 0; q < points; ++q) P[q] = 1.0;
+    for (int i = 0; i < points * kLanes; ++i) P[i] = 1.0;
   }
 
   void walk(std::int32_t node, int level) {
     const int np = kPoints > 0 ? kPoints : points;
     const PackedNode& n = nodes[node];
-    const double* Pn = P.data() + static_cast<std::int64_t>(level) * stride;
-    double* Sn = S.data() + static_cast<std::int64_t>(level) * stride * n_outputs;
-    if (n.feature < 0) {
-      const double* v = ensemble.node_value(tree, node);
-      for (int q = 0; q < np; ++q) {
-        for (int k = 0; k < width; ++k) Sn[q * width + k] = v[k] * Pn[q];
-      }
-      return;
-    }
+    const double* Pn = P.data() + level * p_level;
+    double* Sn = S.data() + level * s_level;
+    // This level's per-lane ratio and w * dg rows, laid out [point][lane] like P.
+    double* rl = R.data() + level * p_level;
+    double* dl = D.data() + level * p_level;
     const std::int32_t f = n.feature;
-    const std::int32_t hot = ensemble.next(n, row[f]);
-    const std::uint8_t old_o = o[f];
-    double* Pc = P.data() + static_cast<std::int64_t>(level + 1) * stride;
-    const double* Sc = S.data() + static_cast<std::int64_t>(level + 1) * stride * n_outputs;
+    std::int32_t hot[kLanes];
+    std::uint8_t old_o[kLanes];
+    for (int j = 0; j < kLanes; ++j) {
+      hot[j] = ensemble.next(n, rows[static_cast<std::int64_t>(f) * kLanes + j]);
+      old_o[j] = o[static_cast<std::int64_t>(f) * kLanes + j];
+    }
+    double* Pc = P.data() + (level + 1) * p_level;
+    const double* Sc = S.data() + (level + 1) * s_level;
     for (int side = 0; side < 2; ++side) {
       const std::int32_t child = side == 0 ? n.left : n.right;
       const double* e = tables->of(child);
+      const double ratio00 = e[4 * np];
+      for (int j = 0; j < kLanes; ++j) {
+        // Case (1, 1), (1, 0) or (0, 0), where dg = 0: the lane adds +0 to phi.
+        const bool follows = child == hot[j];
+        const double* r = follows ? e : e + np;
+        const double* d = follows ? e + 2 * np : e + 3 * np;
+        for (int q = 0; q < np; ++q) {
+          rl[q * kLanes + j] = old_o[j] ? r[q] : ratio00;
+          dl[q * kLanes + j] = old_o[j] ? d[q] : 0.0;
+        }
+      }
+      double sum[kLanes] = {};
       if (nodes[child].feature < 0) {
-        // A leaf child is scored here: S below it is v * P, no call and no stores to P.
-        const double* v = ensemble.node_value(tree, child);
-        if (old_o) {
-          const bool follows = child == hot;
-          const double* ratio = follows ? e : e + np;
-          const double* dg = follows ? e + 2 * np : e + 3 * np;
-          double* target = phi + static_cast<std::int64_t>(f) * n_outputs + first_output;
-          double sum = 0.0;
-          if (width == 1) {
-            for (int q = 0; q < np; ++q) {
-              const double pc = Pn[q] * ratio[q];
-              sum += dg[q] * pc;
-              Sn[q] = side == 0 ? v[0] * pc : Sn[q] + v[0] * pc;
-            }
-            target[0] += v[0] * sum;
-          } else {
-            for (int q = 0; q < np; ++q) {
-              const double pc = Pn[q] * ratio[q];
-              sum += dg[q] * pc;
-              for (int k = 0; k < width; ++k) Sn[q * width + k] = side == 0 ? v[k] * pc : Sn[q * width + k] + v[k] * pc;
-            }
-            for (int k = 0; k < width; ++k) target[k] += v[k] * sum;
-          }
-        } else {
-          const double ratio = e[4 * np];
+        // A leaf child is scored here: S below it is v * P.
+        const double* v = values + static_cast<std::int64_t>(child) * width;
+        if (width == 1) {
+          // One output (the common case): the same operations as below, unrolled.
+          const double v0 = v[0];
           for (int q = 0; q < np; ++q) {
-            const double pc = Pn[q] * ratio;
-            for (int k = 0; k < width; ++k) Sn[q * width + k] = side == 0 ? v[k] * pc : Sn[q * width + k] + v[k] * pc;
+            for (int j = 0; j < kLanes; ++j) {
+              const double pc = Pn[q * kLanes + j] * rl[q * kLanes + j];
+              sum[j] += dl[q * kLanes + j] * pc;
+              Sn[q * kLanes + j] = side == 0 ? v0 * pc : Sn[q * kLanes + j] + v0 * pc;
+            }
           }
+          for (int j = 0; j < kLanes; ++j) phi[j][static_cast<std::int64_t>(f) * n_outputs + first_output] += v0 * sum[j];
+          continue;
+        }
+        for (int q = 0; q < np; ++q) {
+          for (int j = 0; j < kLanes; ++j) {
+            const double pc = Pn[q * kLanes + j] * rl[q * kLanes + j];
+            sum[j] += dl[q * kLanes + j] * pc;
+            for (int k = 0; k < width; ++k) {
+              double& target = Sn[(q * width + k) * kLanes + j];
+              target = side == 0 ? v[k] * pc : target + v[k] * pc;
+            }
+          }
+        }
+        for (int j = 0; j < kLanes; ++j) {
+          double* t = phi[j] + static_cast<std::int64_t>(f) * n_outputs + first_output;
+          for (int k = 0; k < width; ++k) t[k] += v[k] * sum[j];
         }
         continue;
       }
-      if (old_o) {
-        const bool follows = child == hot;
-        const double* ratio = follows ? e : e + np;
-        const double* dg = follows ? e + 2 * np : e + 3 * np;
-        for (int q = 0; q < np; ++q) Pc[q] = Pn[q] * ratio[q];
-        o[f] = follows ? 1 : 0;
-        walk(child, level + 1);
-        double* target = phi + static_cast<std::int64_t>(f) * n_outputs + first_output;
-        for (int k = 0; k < width; ++k) {
-          double sum = 0.0;
-          for (int q = 0; q < np; ++q) sum += dg[q] * Sc[q * width + k];
-          target[k] += sum;
+      for (int i = 0; i < np * kLanes; ++i) Pc[i] = Pn[i] * rl[i];
+      for (int j = 0; j < kLanes; ++j) o[static_cast<std::int64_t>(f) * kLanes + j] = old_o[j] && child == hot[j] ? 1 : 0;
+      walk(child, level + 1);
+      if (width == 1) {
+        for (int q = 0; q < np; ++q) {
+          for (int j = 0; j < kLanes; ++j) sum[j] += dl[q * kLanes + j] * Sc[q * kLanes + j];
         }
-      } else {
-        const double ratio = e[4 * np];
-        for (int q = 0; q < np; ++q) Pc[q] = Pn[q] * ratio;
-        walk(child, level + 1);
+        for (int j = 0; j < kLanes; ++j) phi[j][static_cast<std::int64_t>(f) * n_outputs + first_output] += sum[j];
+        if (side == 0) {
+          for (int i = 0; i < np * kLanes; ++i) Sn[i] = Sc[i];
+        } else {
+          for (int i = 0; i < np * kLanes; ++i) Sn[i] += Sc[i];
+        }
+        continue;
       }
+      for (int k = 0; k < width; ++k) {
+        for (int j = 0; j < kLanes; ++j) sum[j] = 0.0;
+        for (int q = 0; q < np; ++q) {
+          for (int j = 0; j < kLanes; ++j) sum[j] += dl[q * kLanes + j] * Sc[(q * width + k) * kLanes + j];
+        }
+        for (int j = 0; j < kLanes; ++j) phi[j][static_cast<std::int64_t>(f) * n_outputs + first_output + k] += sum[j];
+      }
+      const int count = np * width * kLanes;
       if (side == 0) {
-        for (int i = 0; i < np * width; ++i) Sn[i] = Sc[i];
+        for (int i = 0; i < count; ++i) Sn[i] = Sc[i];
       } else {
-        for (int i = 0; i < np * width; ++i) Sn[i] += Sc[i];
+        for (int i = 0; i < count; ++i) Sn[i] += Sc[i];
       }
     }
-    o[f] = old_o;
+    for (int j = 0; j < kLanes; ++j) o[static_cast<std::int64_t>(f) * kLanes + j] = old_o[j];
   }
 };
 
@@ -439,13 +464,17 @@ namespace {
 template <int kPoints, class T>
 void table_block(const PathDependentTreeShap& shap, const TreeEnsemble& ensemble, const MatrixView<T>& X,
                  double* out, std::int64_t begin, std::int64_t end, std::int64_t tr, EdgeTables& tables,
-                 TableWalker<kPoints>& walker, std::vector<double>& rows) {
+                 GroupWalker<kPoints>& walker, std::vector<double>& rows, std::vector<double>& spare) {
   const std::int64_t m = ensemble.n_features(), K = ensemble.n_outputs();
   (void)shap;
   (void)X;
-  for (std::int64_t i = begin; i < end; ++i) {
-    std::copy(rows.begin() + (i - begin) * m, rows.begin() + (i - begin + 1) * m, walker.row.begin());
-    walker.phi = out + i * m * K;
+  for (std::int64_t g = begin; g < end; g += kLanes) {
+    // A short last group repeats its last row into a spare output.
+    for (int j = 0; j < kLanes; ++j) {
+      const std::int64_t i = std::min(g + j, end - 1);
+      for (std::int64_t c = 0; c < m; ++c) walker.rows[c * kLanes + j] = rows[(i - begin) * m + c];
+      walker.phi[j] = g + j < end ? out + (g + j) * m * K : spare.data();
+    }
     walker.start_tree(tr, tables);
     walker.walk(0, 0);
   }
@@ -465,14 +494,15 @@ void PathDependentTreeShap::shap_values(const MatrixView<T>& X, double* out, int
   const std::int64_t block = std::max<std::int64_t>(1, (X.rows + n_blocks - 1) / n_blocks);
   parallel_blocks(X.rows, block, n_threads, [&](std::int64_t begin, std::int64_t end) {
     EdgeTables tables;
-    TableWalker<0> generic(ensemble_, max_points);
-    TableWalker<2> two(ensemble_, max_points);
-    TableWalker<3> three(ensemble_, max_points);
-    TableWalker<4> four(ensemble_, max_points);
-    TableWalker<5> five(ensemble_, max_points);
-    TableWalker<6> six(ensemble_, max_points);
-    TableWalker<7> seven(ensemble_, max_points);
-    TableWalker<8> eight(ensemble_, max_points);
+    GroupWalker<0> generic(ensemble_, max_points);
+    GroupWalker<2> two(ensemble_, max_points);
+    GroupWalker<3> three(ensemble_, max_points);
+    GroupWalker<4> four(ensemble_, max_points);
+    GroupWalker<5> five(ensemble_, max_points);
+    GroupWalker<6> six(ensemble_, max_points);
+    GroupWalker<7> seven(ensemble_, max_points);
+    GroupWalker<8> eight(ensemble_, max_points);
+    std::vector<double> spare(m * K);
     PathDependentWalker direct(*this, ensemble_);
     std::vector<double> rows((end - begin) * m);
     for (std::int64_t i = begin; i < end; ++i) {
@@ -494,14 +524,14 @@ void PathDependentTreeShap::shap_values(const MatrixView<T>& X, double* out, int
       }
       tables.build(*this, ensemble_, tr, left_fraction_, nodes_by_points_[p].data(), weights_by_points_[p].data(), p);
       switch (p) {
-        case 2: table_block(*this, ensemble_, X, out, begin, end, tr, tables, two, rows); break;
-        case 3: table_block(*this, ensemble_, X, out, begin, end, tr, tables, three, rows); break;
-        case 4: table_block(*this, ensemble_, X, out, begin, end, tr, tables, four, rows); break;
-        case 5: table_block(*this, ensemble_, X, out, begin, end, tr, tables, five, rows); break;
-        case 6: table_block(*this, ensemble_, X, out, begin, end, tr, tables, six, rows); break;
-        case 7: table_block(*this, ensemble_, X, out, begin, end, tr, tables, seven, rows); break;
-        case 8: table_block(*this, ensemble_, X, out, begin, end, tr, tables, eight, rows); break;
-        default: table_block(*this, ensemble_, X, out, begin, end, tr, tables, generic, rows);
+        case 2: table_block(*this, ensemble_, X, out, begin, end, tr, tables, two, rows, spare); break;
+        case 3: table_block(*this, ensemble_, X, out, begin, end, tr, tables, three, rows, spare); break;
+        case 4: table_block(*this, ensemble_, X, out, begin, end, tr, tables, four, rows, spare); break;
+        case 5: table_block(*this, ensemble_, X, out, begin, end, tr, tables, five, rows, spare); break;
+        case 6: table_block(*this, ensemble_, X, out, begin, end, tr, tables, six, rows, spare); break;
+        case 7: table_block(*this, ensemble_, X, out, begin, end, tr, tables, seven, rows, spare); break;
+        case 8: table_block(*this, ensemble_, X, out, begin, end, tr, tables, eight, rows, spare); break;
+        default: table_block(*this, ensemble_, X, out, begin, end, tr, tables, generic, rows, spare);
       }
     }
   });
