@@ -182,6 +182,216 @@ struct PathDependentWalker {
   }
 };
 
+/// Per-edge quadrature tables of one tree, for the SHAP-value walk. Along an edge on feature
+/// f, z_f goes from z_old to z_new = z_old * fraction (a property of the tree, not of the row)
+/// and o_f from o_old to o_new, one of three cases: (1, 1) x follows the edge, (1, 0) x leaves
+/// f's path here, (0, 0) x left it earlier. Per child node, for each quadrature point:
+///   ratio11, ratio10: q_new / q_old for cases (1, 1) and (1, 0);
+///   dg11, dg10: w (g_new - g_old) for those cases ((0, 0) has g_new = g_old: no contribution);
+/// and one number ratio00 = z_new / z_old (0 after a zero-cover split). The walk for a row then
+/// needs no division: the tables are built once per tree and row block and reused per row.
+/// Trees whose quadrature needs more points (depth > 2 * kMaxTablePoints) use the direct walk.
+constexpr int kMaxTablePoints = 64;
+
+struct EdgeTables {
+  int points = 1;
+  std::int64_t stride = 5;  ///< 4 * points + 1 doubles per node
+  std::vector<double> data;
+  std::vector<double> z;    ///< per feature, during the build
+  std::vector<double> inverse_one_minus_t;
+
+  const double* of(std::int32_t node) const { return data.data() + node * stride; }
+
+  void build(const PathDependentTreeShap& shap, const TreeEnsemble& ensemble, std::int64_t tree,
+             const std::vector<double>& left_fraction, const double* t, const double* w, int p) {
+    points = p;
+    stride = 4 * static_cast<std::int64_t>(p) + 1;
+    const std::int64_t count = ensemble.n_nodes(tree);
+    data.assign(count * stride, 0.0);
+    z.assign(ensemble.n_features(), 1.0);
+    inverse_one_minus_t.resize(p);
+    for (int q = 0; q < p; ++q) inverse_one_minus_t[q] = 1.0 / (1.0 - t[q]);
+    (void)shap;
+    fill(ensemble, &ensemble.node(tree, 0), ensemble.node_index(tree, 0), count, left_fraction, t, w, 0);
+  }
+
+ private:
+  void fill(const TreeEnsemble& ensemble, const PackedNode* nodes, std::int64_t offset, std::int64_t count,
+            const std::vector<double>& left_fraction, const double* t, const double* w, std::int32_t node) {
+    const PackedNode& n = nodes[node];
+    if (n.feature < 0) return;
+    const std::int32_t f = n.feature;
+    const double z_old = z[f];
+    const double lf = left_fraction[offset + node];
+    // q_old = t + (1 - t) z_old > 0 for o_old = 1 (t > 0 at every Gauss point).
+    double inverse_q_old[kMaxTablePoints];
+    for (int q = 0; q < points; ++q) inverse_q_old[q] = 1.0 / (t[q] + (1.0 - t[q]) * z_old);
+    for (int side = 0; side < 2; ++side) {
+      const std::int32_t child = side == 0 ? n.left : n.right;
+      if (child < 0 || child >= count) throw InvalidArgument("edge tables: child index out of range");
+      const double z_new = z_old * (side == 0 ? lf : 1.0 - lf);
+      double* e = data.data() + child * stride;
+      for (int q = 0; q < points; ++q) {
+        // One division per point and edge: 1 / q_old and g_old are shared by both children.
+        const double inverse_old = inverse_q_old[q];
+        const double g_old = (1.0 - z_old) * inverse_old;
+        const double q_new = t[q] + (1.0 - t[q]) * z_new;
+        e[q] = q_new * inverse_old;
+        e[points + q] = (1.0 - t[q]) * z_new * inverse_old;
+        e[2 * points + q] = w[q] * ((1.0 - z_new) / q_new - g_old);
+        e[3 * points + q] = w[q] * (-inverse_one_minus_t[q] - g_old);
+      }
+      // q_old = (1 - t) z_old is 0 only when an earlier zero-cover split zeroed the product.
+      e[4 * points] = z_old > 0.0 ? z_new / z_old : 0.0;
+      z[f] = z_new;
+      fill(ensemble, nodes, offset, count, left_fraction, t, w, child);
+      z[f] = z_old;
+    }
+    (void)ensemble;
+  }
+};
+
+/// The edge-table walk for kLanes rows at once: every row visits every node of the tree, so
+/// the recursion, node loads and table loads are shared and only the per-row arithmetic is
+/// repeated per lane. Each lane does exactly the operations the one-row walk would, in the same
+/// order, so a row's values do not depend on which rows share its group.
+constexpr int kLanes = 4;
+
+template <int kPoints>
+struct GroupWalker {
+  const TreeEnsemble& ensemble;
+  std::int64_t n_outputs;
+  std::vector<double> rows;        ///< kLanes x n_features
+  std::vector<double> P, S;        ///< per level: [point][lane], [point][output][lane]
+  std::vector<double> R, D;        ///< per level: the lanes' edge ratios and w * dg, [point][lane]
+  std::vector<std::uint8_t> o;     ///< [feature][lane]
+  const PackedNode* nodes = nullptr;
+  const double* values = nullptr;  ///< the tree's node values, width per node
+  const EdgeTables* tables = nullptr;
+  int points = 1, width = 1, first_output = 0;
+  std::int64_t p_level = 1, s_level = 1;  ///< doubles per level in P and S
+  double* phi[kLanes] = {};
+
+  GroupWalker(const TreeEnsemble& e, int max_points) : ensemble(e), n_outputs(e.n_outputs()) {
+    const std::int64_t levels = e.max_depth() + 2;
+    p_level = static_cast<std::int64_t>(max_points) * kLanes;
+    s_level = p_level * n_outputs;
+    rows.assign(e.n_features() * kLanes, 0.0);
+    o.assign(e.n_features() * kLanes, 1);
+    P.assign(levels * p_level, 0.0);
+    R.assign(levels * p_level, 0.0);
+    D.assign(levels * p_level, 0.0);
+    S.assign(levels * s_level, 0.0);
+  }
+
+  void start_tree(std::int64_t tr, const EdgeTables& t) {
+    tables = &t;
+    nodes = &ensemble.node(tr, 0);
+    values = ensemble.node_value(tr, 0);
+    points = kPoints > 0 ? kPoints : t.points;
+    const std::int32_t out = ensemble.data().tree_output[tr];
+    width = out < 0 ? static_cast<int>(n_outputs) : 1;
+    first_output = out < 0 ? 0 : out;
+    for (int i = 0; i < points * kLanes; ++i) P[i] = 1.0;
+  }
+
+  void walk(std::int32_t node, int level) {
+    const int np = kPoints > 0 ? kPoints : points;
+    const PackedNode& n = nodes[node];
+    const double* Pn = P.data() + level * p_level;
+    double* Sn = S.data() + level * s_level;
+    // This level's per-lane ratio and w * dg rows, laid out [point][lane] like P.
+    double* rl = R.data() + level * p_level;
+    double* dl = D.data() + level * p_level;
+    const std::int32_t f = n.feature;
+    std::int32_t hot[kLanes];
+    std::uint8_t old_o[kLanes];
+    for (int j = 0; j < kLanes; ++j) {
+      hot[j] = ensemble.next(n, rows[static_cast<std::int64_t>(f) * kLanes + j]);
+      old_o[j] = o[static_cast<std::int64_t>(f) * kLanes + j];
+    }
+    double* Pc = P.data() + (level + 1) * p_level;
+    const double* Sc = S.data() + (level + 1) * s_level;
+    for (int side = 0; side < 2; ++side) {
+      const std::int32_t child = side == 0 ? n.left : n.right;
+      const double* e = tables->of(child);
+      const double ratio00 = e[4 * np];
+      for (int j = 0; j < kLanes; ++j) {
+        // Case (1, 1), (1, 0) or (0, 0), where dg = 0: the lane adds +0 to phi.
+        const bool follows = child == hot[j];
+        const double* r = follows ? e : e + np;
+        const double* d = follows ? e + 2 * np : e + 3 * np;
+        for (int q = 0; q < np; ++q) {
+          rl[q * kLanes + j] = old_o[j] ? r[q] : ratio00;
+          dl[q * kLanes + j] = old_o[j] ? d[q] : 0.0;
+        }
+      }
+      double sum[kLanes] = {};
+      if (nodes[child].feature < 0) {
+        // A leaf child is scored here: S below it is v * P.
+        const double* v = values + static_cast<std::int64_t>(child) * width;
+        if (width == 1) {
+          // One output (the common case): the same operations as below, unrolled.
+          const double v0 = v[0];
+          for (int q = 0; q < np; ++q) {
+            for (int j = 0; j < kLanes; ++j) {
+              const double pc = Pn[q * kLanes + j] * rl[q * kLanes + j];
+              sum[j] += dl[q * kLanes + j] * pc;
+              Sn[q * kLanes + j] = side == 0 ? v0 * pc : Sn[q * kLanes + j] + v0 * pc;
+            }
+          }
+          for (int j = 0; j < kLanes; ++j) phi[j][static_cast<std::int64_t>(f) * n_outputs + first_output] += v0 * sum[j];
+          continue;
+        }
+        for (int q = 0; q < np; ++q) {
+          for (int j = 0; j < kLanes; ++j) {
+            const double pc = Pn[q * kLanes + j] * rl[q * kLanes + j];
+            sum[j] += dl[q * kLanes + j] * pc;
+            for (int k = 0; k < width; ++k) {
+              double& target = Sn[(q * width + k) * kLanes + j];
+              target = side == 0 ? v[k] * pc : target + v[k] * pc;
+            }
+          }
+        }
+        for (int j = 0; j < kLanes; ++j) {
+          double* t = phi[j] + static_cast<std::int64_t>(f) * n_outputs + first_output;
+          for (int k = 0; k < width; ++k) t[k] += v[k] * sum[j];
+        }
+        continue;
+      }
+      for (int i = 0; i < np * kLanes; ++i) Pc[i] = Pn[i] * rl[i];
+      for (int j = 0; j < kLanes; ++j) o[static_cast<std::int64_t>(f) * kLanes + j] = old_o[j] && child == hot[j] ? 1 : 0;
+      walk(child, level + 1);
+      if (width == 1) {
+        for (int q = 0; q < np; ++q) {
+          for (int j = 0; j < kLanes; ++j) sum[j] += dl[q * kLanes + j] * Sc[q * kLanes + j];
+        }
+        for (int j = 0; j < kLanes; ++j) phi[j][static_cast<std::int64_t>(f) * n_outputs + first_output] += sum[j];
+        if (side == 0) {
+          for (int i = 0; i < np * kLanes; ++i) Sn[i] = Sc[i];
+        } else {
+          for (int i = 0; i < np * kLanes; ++i) Sn[i] += Sc[i];
+        }
+        continue;
+      }
+      for (int k = 0; k < width; ++k) {
+        for (int j = 0; j < kLanes; ++j) sum[j] = 0.0;
+        for (int q = 0; q < np; ++q) {
+          for (int j = 0; j < kLanes; ++j) sum[j] += dl[q * kLanes + j] * Sc[(q * width + k) * kLanes + j];
+        }
+        for (int j = 0; j < kLanes; ++j) phi[j][static_cast<std::int64_t>(f) * n_outputs + first_output + k] += sum[j];
+      }
+      const int count = np * width * kLanes;
+      if (side == 0) {
+        for (int i = 0; i < count; ++i) Sn[i] = Sc[i];
+      } else {
+        for (int i = 0; i < count; ++i) Sn[i] += Sc[i];
+      }
+    }
+    for (int j = 0; j < kLanes; ++j) o[static_cast<std::int64_t>(f) * kLanes + j] = old_o[j];
+  }
+};
+
 PathDependentTreeShap::PathDependentTreeShap(const TreeEnsemble& ensemble) : ensemble_(ensemble) {
   const std::int64_t n_trees = ensemble.n_trees();
   const auto& data = ensemble.data();
@@ -248,20 +458,80 @@ void check_width(const MatrixView<T>& X, const TreeEnsemble& ensemble) {
 }
 }  // namespace
 
+namespace {
+/// Walks a block of rows through every tree, trees outside: each tree's edge tables are built
+/// once per block and stay in cache while the block's rows walk it.
+template <int kPoints, class T>
+void table_block(const PathDependentTreeShap& shap, const TreeEnsemble& ensemble, const MatrixView<T>& X,
+                 double* out, std::int64_t begin, std::int64_t end, std::int64_t tr, EdgeTables& tables,
+                 GroupWalker<kPoints>& walker, std::vector<double>& rows, std::vector<double>& spare) {
+  const std::int64_t m = ensemble.n_features(), K = ensemble.n_outputs();
+  (void)shap;
+  (void)X;
+  for (std::int64_t g = begin; g < end; g += kLanes) {
+    // A short last group repeats its last row into a spare output.
+    for (int j = 0; j < kLanes; ++j) {
+      const std::int64_t i = std::min(g + j, end - 1);
+      for (std::int64_t c = 0; c < m; ++c) walker.rows[c * kLanes + j] = rows[(i - begin) * m + c];
+      walker.phi[j] = g + j < end ? out + (g + j) * m * K : spare.data();
+    }
+    walker.start_tree(tr, tables);
+    walker.walk(0, 0);
+  }
+}
+}  // namespace
+
 template <class T>
 void PathDependentTreeShap::shap_values(const MatrixView<T>& X, double* out, int n_threads) const {
   check_width(X, ensemble_);
   const std::int64_t m = ensemble_.n_features(), K = ensemble_.n_outputs();
-  parallel_blocks(X.rows, kRowBlock, n_threads, [&](std::int64_t begin, std::int64_t end) {
-    PathDependentWalker walker(*this, ensemble_);
+  int max_points = 1;
+  for (int p : points_) max_points = std::max(max_points, p);
+  // Blocks as large as 32 rows (the tables are built once per block), at least two per thread.
+  const std::int64_t threads = std::max(1, n_threads);
+  const std::int64_t wanted = (X.rows + 31) / 32;
+  const std::int64_t n_blocks = std::max<std::int64_t>(1, threads * ((wanted + threads - 1) / threads));
+  const std::int64_t block = std::max<std::int64_t>(1, (X.rows + n_blocks - 1) / n_blocks);
+  parallel_blocks(X.rows, block, n_threads, [&](std::int64_t begin, std::int64_t end) {
+    EdgeTables tables;
+    GroupWalker<0> generic(ensemble_, max_points);
+    GroupWalker<2> two(ensemble_, max_points);
+    GroupWalker<3> three(ensemble_, max_points);
+    GroupWalker<4> four(ensemble_, max_points);
+    GroupWalker<5> five(ensemble_, max_points);
+    GroupWalker<6> six(ensemble_, max_points);
+    GroupWalker<7> seven(ensemble_, max_points);
+    GroupWalker<8> eight(ensemble_, max_points);
+    std::vector<double> spare(m * K);
+    PathDependentWalker direct(*this, ensemble_);
+    std::vector<double> rows((end - begin) * m);
     for (std::int64_t i = begin; i < end; ++i) {
-      walker.load_row(X.row(i), X.col_stride);
-      walker.phi = out + i * m * K;
-      std::fill(walker.phi, walker.phi + m * K, 0.0);
-      for (std::int64_t tr = 0; tr < ensemble_.n_trees(); ++tr) {
-        if (ensemble_.depths()[tr] == 0) continue;
-        walker.start_tree(tr);
-        walker.walk<false>(0, 0, 1.0);
+      for (std::int64_t j = 0; j < m; ++j) rows[(i - begin) * m + j] = static_cast<double>(X(i, j));
+      std::fill(out + i * m * K, out + (i + 1) * m * K, 0.0);
+    }
+    for (std::int64_t tr = 0; tr < ensemble_.n_trees(); ++tr) {
+      if (ensemble_.depths()[tr] == 0) continue;
+      const int p = points_[tr];
+      if (p > kMaxTablePoints) {
+        // Very deep tree: tables would hold nodes x points numbers; walk it directly.
+        for (std::int64_t i = begin; i < end; ++i) {
+          std::copy(rows.begin() + (i - begin) * m, rows.begin() + (i - begin + 1) * m, direct.row.begin());
+          direct.phi = out + i * m * K;
+          direct.start_tree(tr);
+          direct.walk<false>(0, 0, 1.0);
+        }
+        continue;
+      }
+      tables.build(*this, ensemble_, tr, left_fraction_, nodes_by_points_[p].data(), weights_by_points_[p].data(), p);
+      switch (p) {
+        case 2: table_block(*this, ensemble_, X, out, begin, end, tr, tables, two, rows, spare); break;
+        case 3: table_block(*this, ensemble_, X, out, begin, end, tr, tables, three, rows, spare); break;
+        case 4: table_block(*this, ensemble_, X, out, begin, end, tr, tables, four, rows, spare); break;
+        case 5: table_block(*this, ensemble_, X, out, begin, end, tr, tables, five, rows, spare); break;
+        case 6: table_block(*this, ensemble_, X, out, begin, end, tr, tables, six, rows, spare); break;
+        case 7: table_block(*this, ensemble_, X, out, begin, end, tr, tables, seven, rows, spare); break;
+        case 8: table_block(*this, ensemble_, X, out, begin, end, tr, tables, eight, rows, spare); break;
+        default: table_block(*this, ensemble_, X, out, begin, end, tr, tables, generic, rows, spare);
       }
     }
   });

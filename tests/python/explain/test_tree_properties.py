@@ -111,7 +111,7 @@ def _brute_force_path_dependent(fields, x, m):
     return phi
 
 
-@pytest.mark.parametrize("depth", [40, 64])
+@pytest.mark.parametrize("depth", [40, 64, 300])  # 300: past the edge-table limit (depth 128)
 def test_deep_trees_stay_exact_and_additive(depth):
     m = 6
     ensemble, fields = _chain_tree(depth, m, seed=depth)

@@ -66,13 +66,30 @@ class InterventionalTreeShap {
   /// Mean raw (or, with transformed=true, linked) output over the background.
   std::vector<double> expected_value(bool transformed) const;
 
-  /// Values, out is rows x n_features x n_outputs, overwritten.
+  /// Values, out is rows x n_features x n_outputs, overwritten. One walk per (row, tree)
+  /// carries the set of background rows still consistent with each node as a bitset (see
+  /// treeshap_interventional.cpp); falls back to shap_values_pairwise when the bitsets
+  /// would not fit the memory budget.
   template <class T>
   void shap_values(const MatrixView<T>& X, bool transformed, double* out, int n_threads) const;
 
+  /// The same values from one walk per (row, background row, tree): the direct algorithm,
+  /// kept as the reference the bitset walk is tested against.
+  template <class T>
+  void shap_values_pairwise(const MatrixView<T>& X, bool transformed, double* out, int n_threads) const;
+
+  /// True when the per-node background bitsets were built (the fast path is used).
+  bool uses_bitsets() const { return !left_bits_.empty(); }
+
  private:
+  template <int kW>
+  friend struct RowSetWalker;
+  template <int kW, class T>
+  void row_set_values(const MatrixView<T>& X, bool transformed, double* out, int n_threads, std::int64_t block) const;
   const model::TreeEnsemble& ensemble_;
   std::int64_t n_background_;
+  std::int64_t words_ = 0;                  ///< 64-bit words per background bitset
+  std::vector<std::uint64_t> left_bits_;    ///< per global node: background rows sent left
   std::vector<double> background_;          ///< n_background x n_features
   std::vector<double> background_margin_;   ///< n_background x n_outputs
   std::vector<double> background_linked_;   ///< n_background x n_outputs
