@@ -585,10 +585,16 @@ class FeedbackLoop:
         from .validation import validate
 
         version = int(shadow["version"])
-        labeled = self.store.labeled(since=pd.Timestamp(shadow["since"]))
-        if len(labeled) < self.policy.min_labels:
-            return {"action": "shadowing", "challenger": version, "note": f"{len(labeled)} labels since shadowing began"}
-        frame = labeled.to_frame()
+        # Judge the challenger on the live requests it shadowed (joined by id), not by wall
+        # time: prediction timestamps are the caller's and may be data time.
+        shadowed = self.shadow_store.predictions()
+        shadowed_ids = set(shadowed.loc[shadowed["model_version"].astype(str) == str(version), "id"].astype(str))
+        labeled = self._labeled()
+        frame = labeled.to_frame() if len(labeled) else pd.DataFrame(columns=["id"])
+        frame = frame[frame["id"].astype(str).isin(shadowed_ids)]
+        if len(frame) < self.policy.min_labels:
+            return {"action": "shadowing", "challenger": version,
+                    "note": f"{len(frame)} labels of {len(shadowed_ids)} shadowed requests so far"}
         names = labeled.feature_names or [c for c in frame.columns if c.startswith("x")]
         champion = self.model(self.champion_version)
         challenger = self.model(version)
@@ -597,7 +603,8 @@ class FeedbackLoop:
         if gate.passed:
             metric = score(challenger, frame[names], frame["label"].to_numpy(), self._state.get("metric_name"))
             self._promote(version, reason="passed the gate in shadow mode", metric=metric)
-            return {"action": "promoted", "challenger": version, "validation": gate.to_dict()}
+            return {"action": "promoted", "challenger": version, "validation": gate.to_dict(),
+                    "n_shadow_labels": int(len(frame))}
         self._state["shadow"] = None
         return {"action": "rejected", "challenger": version, "reasons_rejected": list(gate.reasons)}
 

@@ -263,3 +263,42 @@ def test_killed_in_the_middle_of_step_resumes(tmp_path):
     finished = subprocess.run([sys.executable, str(script), str(tmp_path / "loop"), "0"], capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stderr
     assert "'action'" in finished.stdout
+
+
+def test_shadow_mode_logs_the_challenger_and_promotes_it_only_on_shadowed_labels(tmp_path):
+    policy = Policy(
+        triggers=[LabelCountTrigger(n=1000)], selection=SlidingWindow(n_rows=1000),
+        retrain=Refit(train_fn=_train_classifier), min_labels=500, shadow=True,
+        gate={"min_gain": 0.0, "require_significance": True},
+    )
+    stream = make_drifting_stream(n_samples=8000, kind="abrupt", change_points=[1000], random_state=5)
+    champion = _train_classifier(stream.X.iloc[:1000], stream.y[:1000])
+    loop = FeedbackLoop(tmp_path / "loop", model=champion, reference=stream.X.iloc[:1000],
+                        reference_labels=stream.y[:1000], policy=policy)
+    actions, pending, shadow_batches = [], [], []
+    for index, (X, y, stamp) in enumerate(stream.batches(500)):
+        if index < 2:
+            continue
+        ids = [f"{index}-{i}" for i in range(len(X))]
+        shadowing = loop._state.get("shadow") is not None
+        loop.predict(X, ids=ids, timestamp=stamp)
+        if shadowing:
+            shadow_batches.append(ids)
+        pending.append((ids, y))
+        if len(pending) > 1:
+            loop.feedback(*pending.pop(0))
+        actions.append(loop.step(key=str(index)))
+    names = [a["action"] for a in actions]
+    assert "shadowing" in names
+    first_shadow = names.index("shadowing")
+    promoted = [i for i, name in enumerate(names) if name == "promoted"]
+    assert promoted and promoted[0] > first_shadow  # never promoted straight from training
+    # While it shadowed, every served request was also answered by the challenger and logged.
+    shadow_log = loop.shadow_store.predictions()
+    logged = set(shadow_log["id"].astype(str))
+    assert shadow_batches and all(set(ids) <= logged for ids in shadow_batches)
+    challenger = actions[first_shadow]["challenger"]
+    assert set(shadow_log["model_version"].astype(int)) >= {challenger}
+    assert actions[promoted[0]]["n_shadow_labels"] >= 500
+    assert loop.champion_version == actions[promoted[0]]["challenger"]
+    loop.close()
