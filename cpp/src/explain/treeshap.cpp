@@ -202,8 +202,9 @@ struct EdgeTables {
 
   const double* of(std::int32_t node) const { return data.data() + node * stride; }
 
-  void build(const PathDependentTreeShap& shap, const TreeEnsemble& ensemble, std::int64_t tree,
+  void build(const TreeEnsemble& ensemble, std::int64_t tree,
              const std::vector<double>& left_fraction, const double* t, const double* w, int p) {
+    if (p < 1 || p > kMaxTablePoints) throw InvalidArgument("edge tables: quadrature points out of range");
     points = p;
     stride = 4 * static_cast<std::int64_t>(p) + 1;
     const std::int64_t count = ensemble.n_nodes(tree);
@@ -211,12 +212,11 @@ struct EdgeTables {
     z.assign(ensemble.n_features(), 1.0);
     inverse_one_minus_t.resize(p);
     for (int q = 0; q < p; ++q) inverse_one_minus_t[q] = 1.0 / (1.0 - t[q]);
-    (void)shap;
-    fill(ensemble, &ensemble.node(tree, 0), ensemble.node_index(tree, 0), count, left_fraction, t, w, 0);
+    fill(&ensemble.node(tree, 0), ensemble.node_index(tree, 0), count, left_fraction, t, w, 0);
   }
 
  private:
-  void fill(const TreeEnsemble& ensemble, const PackedNode* nodes, std::int64_t offset, std::int64_t count,
+  void fill(const PackedNode* nodes, std::int64_t offset, std::int64_t count,
             const std::vector<double>& left_fraction, const double* t, const double* w, std::int32_t node) {
     const PackedNode& n = nodes[node];
     if (n.feature < 0) return;
@@ -244,10 +244,9 @@ struct EdgeTables {
       // q_old = (1 - t) z_old is 0 only when an earlier zero-cover split zeroed the product.
       e[4 * points] = z_old > 0.0 ? z_new / z_old : 0.0;
       z[f] = z_new;
-      fill(ensemble, nodes, offset, count, left_fraction, t, w, child);
+      fill(nodes, offset, count, left_fraction, t, w, child);
       z[f] = z_old;
     }
-    (void)ensemble;
   }
 };
 
@@ -461,13 +460,10 @@ void check_width(const MatrixView<T>& X, const TreeEnsemble& ensemble) {
 namespace {
 /// Walks a block of rows through every tree, trees outside: each tree's edge tables are built
 /// once per block and stay in cache while the block's rows walk it.
-template <int kPoints, class T>
-void table_block(const PathDependentTreeShap& shap, const TreeEnsemble& ensemble, const MatrixView<T>& X,
-                 double* out, std::int64_t begin, std::int64_t end, std::int64_t tr, EdgeTables& tables,
+template <int kPoints>
+void table_block(const TreeEnsemble& ensemble, double* out, std::int64_t begin, std::int64_t end, std::int64_t tr, EdgeTables& tables,
                  GroupWalker<kPoints>& walker, std::vector<double>& rows, std::vector<double>& spare) {
   const std::int64_t m = ensemble.n_features(), K = ensemble.n_outputs();
-  (void)shap;
-  (void)X;
   for (std::int64_t g = begin; g < end; g += kLanes) {
     // A short last group repeats its last row into a spare output.
     for (int j = 0; j < kLanes; ++j) {
@@ -522,16 +518,16 @@ void PathDependentTreeShap::shap_values(const MatrixView<T>& X, double* out, int
         }
         continue;
       }
-      tables.build(*this, ensemble_, tr, left_fraction_, nodes_by_points_[p].data(), weights_by_points_[p].data(), p);
+      tables.build(ensemble_, tr, left_fraction_, nodes_by_points_[p].data(), weights_by_points_[p].data(), p);
       switch (p) {
-        case 2: table_block(*this, ensemble_, X, out, begin, end, tr, tables, two, rows, spare); break;
-        case 3: table_block(*this, ensemble_, X, out, begin, end, tr, tables, three, rows, spare); break;
-        case 4: table_block(*this, ensemble_, X, out, begin, end, tr, tables, four, rows, spare); break;
-        case 5: table_block(*this, ensemble_, X, out, begin, end, tr, tables, five, rows, spare); break;
-        case 6: table_block(*this, ensemble_, X, out, begin, end, tr, tables, six, rows, spare); break;
-        case 7: table_block(*this, ensemble_, X, out, begin, end, tr, tables, seven, rows, spare); break;
-        case 8: table_block(*this, ensemble_, X, out, begin, end, tr, tables, eight, rows, spare); break;
-        default: table_block(*this, ensemble_, X, out, begin, end, tr, tables, generic, rows, spare);
+        case 2: table_block(ensemble_, out, begin, end, tr, tables, two, rows, spare); break;
+        case 3: table_block(ensemble_, out, begin, end, tr, tables, three, rows, spare); break;
+        case 4: table_block(ensemble_, out, begin, end, tr, tables, four, rows, spare); break;
+        case 5: table_block(ensemble_, out, begin, end, tr, tables, five, rows, spare); break;
+        case 6: table_block(ensemble_, out, begin, end, tr, tables, six, rows, spare); break;
+        case 7: table_block(ensemble_, out, begin, end, tr, tables, seven, rows, spare); break;
+        case 8: table_block(ensemble_, out, begin, end, tr, tables, eight, rows, spare); break;
+        default: table_block(ensemble_, out, begin, end, tr, tables, generic, rows, spare);
       }
     }
   });
