@@ -537,7 +537,11 @@ template <class T>
 void PathDependentTreeShap::interaction_values(const MatrixView<T>& X, double* out, int n_threads) const {
   check_width(X, ensemble_);
   const std::int64_t m = ensemble_.n_features(), K = ensemble_.n_outputs();
-  parallel_blocks(X.rows, kRowBlock, n_threads, [&](std::int64_t begin, std::int64_t end) {
+  // Each row is independent here: blocks only amortise the walker, so keep them small enough
+  // that every thread gets several (a few rows of interactions are already long jobs).
+  const std::int64_t per_thread = X.rows / (4 * static_cast<std::int64_t>(std::max(1, n_threads)));
+  const std::int64_t block = std::max<std::int64_t>(1, std::min<std::int64_t>(kRowBlock, per_thread));
+  parallel_blocks(X.rows, block, n_threads, [&](std::int64_t begin, std::int64_t end) {
     PathDependentWalker walker(*this, ensemble_);
     std::vector<double> phi(m * K);
     for (std::int64_t i = begin; i < end; ++i) {
