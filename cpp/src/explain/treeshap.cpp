@@ -190,8 +190,10 @@ struct PathDependentWalker {
 ///   dg11, dg10: w (g_new - g_old) for those cases ((0, 0) has g_new = g_old: no contribution);
 /// and one number ratio00 = z_new / z_old (0 after a zero-cover split). The walk for a row then
 /// needs no division: the tables are built once per tree and row block and reused per row.
-/// Trees whose quadrature needs more points (depth > 2 * kMaxTablePoints) use the direct walk.
+/// Trees whose quadrature needs more points (depth > 2 * kMaxTablePoints), or whose tables
+/// would exceed kMaxTableDoubles (64 MB per thread), use the direct walk.
 constexpr int kMaxTablePoints = 64;
+constexpr double kMaxTableDoubles = 8.0 * 1024 * 1024;
 
 struct EdgeTables {
   int points = 1;
@@ -508,8 +510,10 @@ void PathDependentTreeShap::shap_values(const MatrixView<T>& X, double* out, int
     for (std::int64_t tr = 0; tr < ensemble_.n_trees(); ++tr) {
       if (ensemble_.depths()[tr] == 0) continue;
       const int p = points_[tr];
-      if (p > kMaxTablePoints) {
-        // Very deep tree: tables would hold nodes x points numbers; walk it directly.
+      const double table_doubles = static_cast<double>(ensemble_.n_nodes(tr)) * (4.0 * p + 1.0);
+      if (p > kMaxTablePoints || table_doubles > kMaxTableDoubles) {
+        // Very deep or very large tree: its tables (nodes x points numbers) would cost more
+        // memory per thread than the division-free walk saves; walk it directly.
         for (std::int64_t i = begin; i < end; ++i) {
           std::copy(rows.begin() + (i - begin) * m, rows.begin() + (i - begin + 1) * m, direct.row.begin());
           direct.phi = out + i * m * K;
