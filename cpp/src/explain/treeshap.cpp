@@ -190,8 +190,10 @@ struct PathDependentWalker {
 ///   dg11, dg10: w (g_new - g_old) for those cases ((0, 0) has g_new = g_old: no contribution);
 /// and one number ratio00 = z_new / z_old (0 after a zero-cover split). The walk for a row then
 /// needs no division: the tables are built once per tree and row block and reused per row.
-/// Trees whose quadrature needs more points (depth > 2 * kMaxTablePoints) use the direct walk.
+/// Trees whose quadrature needs more points (depth > 2 * kMaxTablePoints), or whose tables
+/// would exceed kMaxTableDoubles (64 MB per thread), use the direct walk.
 constexpr int kMaxTablePoints = 64;
+constexpr double kMaxTableDoubles = 8.0 * 1024 * 1024;
 
 struct EdgeTables {
   int points = 1;
@@ -202,8 +204,9 @@ struct EdgeTables {
 
   const double* of(std::int32_t node) const { return data.data() + node * stride; }
 
-  void build(const PathDependentTreeShap& shap, const TreeEnsemble& ensemble, std::int64_t tree,
+  void build(const TreeEnsemble& ensemble, std::int64_t tree,
              const std::vector<double>& left_fraction, const double* t, const double* w, int p) {
+    if (p < 1 || p > kMaxTablePoints) throw InvalidArgument("edge tables: quadrature points out of range");
     points = p;
     stride = 4 * static_cast<std::int64_t>(p) + 1;
     const std::int64_t count = ensemble.n_nodes(tree);
@@ -211,12 +214,11 @@ struct EdgeTables {
     z.assign(ensemble.n_features(), 1.0);
     inverse_one_minus_t.resize(p);
     for (int q = 0; q < p; ++q) inverse_one_minus_t[q] = 1.0 / (1.0 - t[q]);
-    (void)shap;
-    fill(ensemble, &ensemble.node(tree, 0), ensemble.node_index(tree, 0), count, left_fraction, t, w, 0);
+    fill(&ensemble.node(tree, 0), ensemble.node_index(tree, 0), count, left_fraction, t, w, 0);
   }
 
  private:
-  void fill(const TreeEnsemble& ensemble, const PackedNode* nodes, std::int64_t offset, std::int64_t count,
+  void fill(const PackedNode* nodes, std::int64_t offset, std::int64_t count,
             const std::vector<double>& left_fraction, const double* t, const double* w, std::int32_t node) {
     const PackedNode& n = nodes[node];
     if (n.feature < 0) return;
@@ -244,10 +246,9 @@ struct EdgeTables {
       // q_old = (1 - t) z_old is 0 only when an earlier zero-cover split zeroed the product.
       e[4 * points] = z_old > 0.0 ? z_new / z_old : 0.0;
       z[f] = z_new;
-      fill(ensemble, nodes, offset, count, left_fraction, t, w, child);
+      fill(nodes, offset, count, left_fraction, t, w, child);
       z[f] = z_old;
     }
-    (void)ensemble;
   }
 };
 
@@ -461,13 +462,10 @@ void check_width(const MatrixView<T>& X, const TreeEnsemble& ensemble) {
 namespace {
 /// Walks a block of rows through every tree, trees outside: each tree's edge tables are built
 /// once per block and stay in cache while the block's rows walk it.
-template <int kPoints, class T>
-void table_block(const PathDependentTreeShap& shap, const TreeEnsemble& ensemble, const MatrixView<T>& X,
-                 double* out, std::int64_t begin, std::int64_t end, std::int64_t tr, EdgeTables& tables,
+template <int kPoints>
+void table_block(const TreeEnsemble& ensemble, double* out, std::int64_t begin, std::int64_t end, std::int64_t tr, EdgeTables& tables,
                  GroupWalker<kPoints>& walker, std::vector<double>& rows, std::vector<double>& spare) {
   const std::int64_t m = ensemble.n_features(), K = ensemble.n_outputs();
-  (void)shap;
-  (void)X;
   for (std::int64_t g = begin; g < end; g += kLanes) {
     // A short last group repeats its last row into a spare output.
     for (int j = 0; j < kLanes; ++j) {
@@ -512,8 +510,10 @@ void PathDependentTreeShap::shap_values(const MatrixView<T>& X, double* out, int
     for (std::int64_t tr = 0; tr < ensemble_.n_trees(); ++tr) {
       if (ensemble_.depths()[tr] == 0) continue;
       const int p = points_[tr];
-      if (p > kMaxTablePoints) {
-        // Very deep tree: tables would hold nodes x points numbers; walk it directly.
+      const double table_doubles = static_cast<double>(ensemble_.n_nodes(tr)) * (4.0 * p + 1.0);
+      if (p > kMaxTablePoints || table_doubles > kMaxTableDoubles) {
+        // Very deep or very large tree: its tables (nodes x points numbers) would cost more
+        // memory per thread than the division-free walk saves; walk it directly.
         for (std::int64_t i = begin; i < end; ++i) {
           std::copy(rows.begin() + (i - begin) * m, rows.begin() + (i - begin + 1) * m, direct.row.begin());
           direct.phi = out + i * m * K;
@@ -522,16 +522,16 @@ void PathDependentTreeShap::shap_values(const MatrixView<T>& X, double* out, int
         }
         continue;
       }
-      tables.build(*this, ensemble_, tr, left_fraction_, nodes_by_points_[p].data(), weights_by_points_[p].data(), p);
+      tables.build(ensemble_, tr, left_fraction_, nodes_by_points_[p].data(), weights_by_points_[p].data(), p);
       switch (p) {
-        case 2: table_block(*this, ensemble_, X, out, begin, end, tr, tables, two, rows, spare); break;
-        case 3: table_block(*this, ensemble_, X, out, begin, end, tr, tables, three, rows, spare); break;
-        case 4: table_block(*this, ensemble_, X, out, begin, end, tr, tables, four, rows, spare); break;
-        case 5: table_block(*this, ensemble_, X, out, begin, end, tr, tables, five, rows, spare); break;
-        case 6: table_block(*this, ensemble_, X, out, begin, end, tr, tables, six, rows, spare); break;
-        case 7: table_block(*this, ensemble_, X, out, begin, end, tr, tables, seven, rows, spare); break;
-        case 8: table_block(*this, ensemble_, X, out, begin, end, tr, tables, eight, rows, spare); break;
-        default: table_block(*this, ensemble_, X, out, begin, end, tr, tables, generic, rows, spare);
+        case 2: table_block(ensemble_, out, begin, end, tr, tables, two, rows, spare); break;
+        case 3: table_block(ensemble_, out, begin, end, tr, tables, three, rows, spare); break;
+        case 4: table_block(ensemble_, out, begin, end, tr, tables, four, rows, spare); break;
+        case 5: table_block(ensemble_, out, begin, end, tr, tables, five, rows, spare); break;
+        case 6: table_block(ensemble_, out, begin, end, tr, tables, six, rows, spare); break;
+        case 7: table_block(ensemble_, out, begin, end, tr, tables, seven, rows, spare); break;
+        case 8: table_block(ensemble_, out, begin, end, tr, tables, eight, rows, spare); break;
+        default: table_block(ensemble_, out, begin, end, tr, tables, generic, rows, spare);
       }
     }
   });
@@ -541,7 +541,11 @@ template <class T>
 void PathDependentTreeShap::interaction_values(const MatrixView<T>& X, double* out, int n_threads) const {
   check_width(X, ensemble_);
   const std::int64_t m = ensemble_.n_features(), K = ensemble_.n_outputs();
-  parallel_blocks(X.rows, kRowBlock, n_threads, [&](std::int64_t begin, std::int64_t end) {
+  // Each row is independent here: blocks only amortise the walker, so keep them small enough
+  // that every thread gets several (a few rows of interactions are already long jobs).
+  const std::int64_t per_thread = X.rows / (4 * static_cast<std::int64_t>(std::max(1, n_threads)));
+  const std::int64_t block = std::max<std::int64_t>(1, std::min<std::int64_t>(kRowBlock, per_thread));
+  parallel_blocks(X.rows, block, n_threads, [&](std::int64_t begin, std::int64_t end) {
     PathDependentWalker walker(*this, ensemble_);
     std::vector<double> phi(m * K);
     for (std::int64_t i = begin; i < end; ++i) {

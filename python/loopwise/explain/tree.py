@@ -58,6 +58,15 @@ class TreeExplainer:
     ceil(depth / 2) points integrates the Shapley weight polynomial exactly), linear in the
     number of nodes, and free of the unwinding divisions that make classic TreeSHAP lose
     additivity on deep trees. A split whose children both have zero cover weighs them 1/2.
+    The quadrature's per-edge factors depend only on the tree, so they are tabulated once per
+    tree and block of rows, and each tree is walked for four rows at a time. Trees whose
+    tables would pass 64 MB per thread (depth > 128, or huge trees) are walked directly.
+
+    Interventional values walk each tree once per explained row, carrying the set of
+    background rows that can still pair with it (as bitsets), instead of once per
+    (row, background row) pair; subtrees no background row can reach are skipped. Paths with
+    more than 64 distinct features, or backgrounds whose bitsets would exceed 512 MB, use the
+    pairwise walk.
 
     Examples
     --------

@@ -24,7 +24,9 @@ void gauss_legendre_unit(int points, std::vector<double>& nodes, std::vector<dou
 /// on j) and z_j the product of j's cover fractions on the leaf's path. The integrand is a
 /// polynomial of degree < depth, so Gauss-Legendre quadrature with ceil(depth / 2) points is
 /// exact; every factor is non-negative and no unwinding division is needed, which keeps deep
-/// trees additive to rounding.
+/// trees additive to rounding. shap_values tabulates each edge's factors per quadrature point
+/// once per tree and row block (they depend on the tree only) and walks four rows at a time;
+/// trees deeper than 128 use the direct walk, as interaction_values does.
 class PathDependentTreeShap {
  public:
   explicit PathDependentTreeShap(const model::TreeEnsemble& ensemble);
