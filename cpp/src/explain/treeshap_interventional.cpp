@@ -16,6 +16,12 @@
 // by all pairs (x's own decisions, the walk, the subtrees no background row can reach) is done
 // once per row instead of once per pair; weights are counts (or sums of per-row rescaling
 // factors), so the result equals the pairwise average up to rounding.
+//
+// For trees with one output (walk_fast), the terms are not spread over the slots per leaf: a
+// leaf adds v * weight to each alive row's running gain and returns v * (its rows' summed loss
+// weights); a row's running gain since it entered a slot's A goes to that slot when it leaves
+// (one add per row and leaf instead of one per row, leaf and slot of A), and a slot in B gets
+// minus the summed losses of the subtree where x failed it (instead of one term per leaf).
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -247,11 +253,13 @@ struct RowSetWalker {
     slot_acc[s] += sum;
   }
 
-  /// One output, no rescaling: as walk, but a leaf adds each alive row's gain weight times v
+  /// Trees with one output (kWeighted: each row's terms scaled by its factor, as in walk): as
+  /// walk, but a leaf adds each alive row's gain weight times v
   /// to the row's running gain (racc) and returns v times its summed loss weights; a slot
   /// receives the rows' gains when they leave its A (leave_fast) and minus the returned sums
   /// of the subtrees where it is in B, and goes to phi when the slot is released. Returns the
   /// subtree's summed losses. Same terms as walk, grouped per slot instead of per leaf.
+  template <bool kWeighted>
   double walk_fast(std::int32_t node, int level) {
     const std::int64_t W = kW > 0 ? kW : words;
     const PackedNode& n = nodes[node];
@@ -290,7 +298,7 @@ struct RowSetWalker {
           Rc[w] = R[w];
         }
         if (some) enter_fast(fresh_fail, level);
-        total += nodes[child].feature < 0 ? leaf_fast(child, R) : walk_fast(child, level + 1);
+        total += nodes[child].feature < 0 ? leaf_fast<kWeighted>(child, R) : walk_fast<kWeighted>(child, level + 1);
         if (some) leave_fast(fresh_fail, level, s);
       } else {
         std::uint64_t any = 0;
@@ -302,7 +310,8 @@ struct RowSetWalker {
         if (!any) continue;
         slot_xsat[s] = 0;
         n_failed += old_x ? 1 : 0;
-        const double sub = nodes[child].feature < 0 ? leaf_fast(child, Rc) : walk_fast(child, level + 1);
+        const double sub =
+            nodes[child].feature < 0 ? leaf_fast<kWeighted>(child, Rc) : walk_fast<kWeighted>(child, level + 1);
         if (old_x) slot_acc[s] -= sub;
         total += sub;
         n_failed -= old_x ? 1 : 0;
@@ -321,10 +330,28 @@ struct RowSetWalker {
 
   /// Leaf of walk_fast: rows' gains into racc; returns v times the rows' summed loss weights
   /// (0 when x fails no path feature: then no slot is in B).
+  /// With kWeighted, each row's terms are scaled by its factor for the tree's output.
+  template <bool kWeighted>
   double leaf_fast(std::int32_t node, const std::uint64_t* rows) {
     const std::int64_t W = kW > 0 ? kW : words;
     const int nb = n_failed;
     const double v = values[node];
+    if (kWeighted) {
+      const double* measure = scale + first_output;
+      const double* gains = gain_shifted.data() + static_cast<std::int64_t>(nb) * (weight_stride + 1);
+      const double* loss_weights = weights + (nb > 0 ? nb - 1 : 0);
+      double l = 0.0;
+      for (std::int64_t w = 0; w < W; ++w) {
+        for (std::uint64_t bits = rows[w]; bits; bits &= bits - 1) {
+          const std::int64_t r = w * 64 + __builtin_ctzll(bits);
+          const std::int64_t ar = a[r];
+          const double mr = measure[r * n_outputs];
+          racc[r] += v * (gains[ar] * mr);
+          l += loss_weights[ar * weight_stride] * mr;
+        }
+      }
+      return nb > 0 ? v * l : 0.0;
+    }
     const double* gains = gain_shifted.data() + static_cast<std::int64_t>(nb) * (weight_stride + 1);
     if (nb == 0) {
       for (std::int64_t w = 0; w < W; ++w) {
@@ -620,8 +647,12 @@ void InterventionalTreeShap::row_set_values(const MatrixView<T>& X, bool transfo
         walker.phi = out + i * m * K;
         if (transformed) walker.scale = scale.data() + (i - begin) * n_background_ * K;
         walker.start_tree(tr);
-        if (!transformed && walker.width == 1) {
-          walker.walk_fast(0, 0);
+        if (walker.width == 1) {
+          if (transformed) {
+            walker.template walk_fast<true>(0, 0);
+          } else {
+            walker.template walk_fast<false>(0, 0);
+          }
         } else if (transformed) {
           walker.template walk<true>(0, 0);
         } else {
