@@ -16,6 +16,12 @@
 // by all pairs (x's own decisions, the walk, the subtrees no background row can reach) is done
 // once per row instead of once per pair; weights are counts (or sums of per-row rescaling
 // factors), so the result equals the pairwise average up to rounding.
+//
+// For trees with one output (walk_fast), the terms are not spread over the slots per leaf: a
+// leaf adds v * weight to each alive row's running gain and returns v * (its rows' summed loss
+// weights); a row's running gain since it entered a slot's A goes to that slot when it leaves
+// (one add per row and leaf instead of one per row, leaf and slot of A), and a slot in B gets
+// minus the summed losses of the subtree where x failed it (instead of one term per leaf).
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -152,6 +158,11 @@ struct RowSetWalker {
   const double* values = nullptr;  ///< the tree's node values, width per node
   std::vector<double> gain, loss;
   std::int64_t gain_stride = 1;
+  // One-output fast mode (see walk_fast): per background row, its gains since it last entered
+  // an A (racc), saved per level; per slot, its attributions while the slot exists.
+  std::vector<double> racc, saved_racc, slot_acc;
+  /// gain_shifted[b * (weight_stride + 1) + a] = weights[a - 1][b], 0 for a = 0.
+  std::vector<double> gain_shifted;
 
   RowSetWalker(const InterventionalTreeShap& s, const TreeEnsemble& e)
       : shap(s), ensemble(e), weights(s.weights_.data()), weight_stride(s.weight_stride_), words(s.words_),
@@ -175,6 +186,15 @@ struct RowSetWalker {
     feature_slot.assign(e.n_features(), -1);
     gain.assign(gain_stride * n_outputs, 0.0);
     loss.assign(n_outputs, 0.0);
+    racc.assign(W * 64, 0.0);
+    saved_racc.assign(levels * W * 64, 0.0);
+    slot_acc.assign(gain_stride, 0.0);
+    gain_shifted.assign(static_cast<std::size_t>(weight_stride) * (weight_stride + 1), 0.0);
+    for (int b = 0; b < weight_stride; ++b) {
+      for (int ar = 1; ar <= weight_stride; ++ar) {
+        gain_shifted[b * (weight_stride + 1) + ar] = weights[(ar - 1) * weight_stride + b];
+      }
+    }
   }
 
   void start_tree(std::int64_t tr) {
@@ -199,6 +219,161 @@ struct RowSetWalker {
         a[r] += undo ? -1 : 1;
       }
     }
+  }
+
+  /// Rows in `rows` enter an A at depth `level`: their count grows, their running gains restart.
+  void enter_fast(const std::uint64_t* rows, int level) {
+    const std::int64_t W = kW > 0 ? kW : words;
+    double* save = saved_racc.data() + static_cast<std::int64_t>(level) * W * 64;
+    for (std::int64_t w = 0; w < W; ++w) {
+      for (std::uint64_t bits = rows[w]; bits; bits &= bits - 1) {
+        const std::int64_t r = w * 64 + __builtin_ctzll(bits);
+        save[r] = racc[r];
+        racc[r] = 0.0;
+        ++a[r];
+      }
+    }
+  }
+
+  /// Undoes enter_fast: the rows' gains below this node (slot s was in their A) go to slot s,
+  /// summed in ascending row order, and are added back to the rows' running gains.
+  void leave_fast(const std::uint64_t* rows, int level, int s) {
+    const std::int64_t W = kW > 0 ? kW : words;
+    const double* save = saved_racc.data() + static_cast<std::int64_t>(level) * W * 64;
+    double sum = 0.0;
+    for (std::int64_t w = 0; w < W; ++w) {
+      for (std::uint64_t bits = rows[w]; bits; bits &= bits - 1) {
+        const std::int64_t r = w * 64 + __builtin_ctzll(bits);
+        const double d = racc[r];
+        sum += d;
+        racc[r] = save[r] + d;
+        --a[r];
+      }
+    }
+    slot_acc[s] += sum;
+  }
+
+  /// Trees with one output (kWeighted: each row's terms scaled by its factor, as in walk): as
+  /// walk, but a leaf adds each alive row's gain weight times v
+  /// to the row's running gain (racc) and returns v times its summed loss weights; a slot
+  /// receives the rows' gains when they leave its A (leave_fast) and minus the returned sums
+  /// of the subtrees where it is in B, and goes to phi when the slot is released. Returns the
+  /// subtree's summed losses. Same terms as walk, grouped per slot instead of per leaf.
+  template <bool kWeighted>
+  double walk_fast(std::int32_t node, int level) {
+    const std::int64_t W = kW > 0 ? kW : words;
+    const PackedNode& n = nodes[node];
+    const std::int32_t f = n.feature;
+    const std::int32_t cx = ensemble.next(n, x[f]);
+    int s = feature_slot[f];
+    const bool fresh = s < 0;
+    if (fresh) {
+      if (n_slots >= max_slots) throw InvalidArgument("row-set walk: more path features than expected");
+      s = n_slots++;
+      slot_feature[s] = f;
+      feature_slot[f] = s;
+      slot_xsat[s] = 1;
+      std::copy(full.begin(), full.end(), slot_rsat.begin() + static_cast<std::int64_t>(s) * W);
+    }
+    const bool old_x = slot_xsat[s] != 0;
+    const std::uint64_t* R = alive.data() + static_cast<std::int64_t>(level) * W;
+    std::uint64_t* Rc = alive.data() + static_cast<std::int64_t>(level + 1) * W;
+    std::uint64_t* rsat = slot_rsat.data() + static_cast<std::int64_t>(s) * W;
+    std::uint64_t* old_rsat = saved.data() + static_cast<std::int64_t>(level) * W;
+    std::uint64_t* fresh_fail = newly.data() + static_cast<std::int64_t>(level) * W;
+    std::copy(rsat, rsat + W, old_rsat);
+    const std::uint64_t* left = shap.left_bits_.data() + (node_offset + node) * W;
+    double total = 0.0;
+    for (int side = 0; side < 2; ++side) {
+      const std::int32_t child = side == 0 ? n.left : n.right;
+      const std::uint64_t flip = side == 0 ? 0 : ~std::uint64_t{0};
+      const bool new_x = old_x && child == cx;
+      if (new_x) {
+        std::uint64_t some = 0;
+        for (std::int64_t w = 0; w < W; ++w) {
+          const std::uint64_t dir = left[w] ^ flip;
+          fresh_fail[w] = R[w] & old_rsat[w] & ~dir;
+          some |= fresh_fail[w];
+          rsat[w] = old_rsat[w] & dir;
+          Rc[w] = R[w];
+        }
+        if (some) enter_fast(fresh_fail, level);
+        total += nodes[child].feature < 0 ? leaf_fast<kWeighted>(child, R) : walk_fast<kWeighted>(child, level + 1);
+        if (some) leave_fast(fresh_fail, level, s);
+      } else {
+        std::uint64_t any = 0;
+        for (std::int64_t w = 0; w < W; ++w) {
+          rsat[w] = old_rsat[w] & (left[w] ^ flip);
+          Rc[w] = R[w] & rsat[w];
+          any |= Rc[w];
+        }
+        if (!any) continue;
+        slot_xsat[s] = 0;
+        n_failed += old_x ? 1 : 0;
+        const double sub =
+            nodes[child].feature < 0 ? leaf_fast<kWeighted>(child, Rc) : walk_fast<kWeighted>(child, level + 1);
+        if (old_x) slot_acc[s] -= sub;
+        total += sub;
+        n_failed -= old_x ? 1 : 0;
+        slot_xsat[s] = old_x ? 1 : 0;
+      }
+    }
+    std::copy(old_rsat, old_rsat + W, rsat);
+    if (fresh) {
+      --n_slots;
+      feature_slot[f] = -1;
+      phi[static_cast<std::int64_t>(f) * n_outputs + first_output] += slot_acc[s];
+      slot_acc[s] = 0.0;
+    }
+    return total;
+  }
+
+  /// Leaf of walk_fast: rows' gains into racc; returns v times the rows' summed loss weights
+  /// (0 when x fails no path feature: then no slot is in B).
+  /// With kWeighted, each row's terms are scaled by its factor for the tree's output.
+  template <bool kWeighted>
+  double leaf_fast(std::int32_t node, const std::uint64_t* rows) {
+    const std::int64_t W = kW > 0 ? kW : words;
+    const int nb = n_failed;
+    const double v = values[node];
+    if (kWeighted) {
+      const double* measure = scale + first_output;
+      const double* gains = gain_shifted.data() + static_cast<std::int64_t>(nb) * (weight_stride + 1);
+      const double* loss_weights = weights + (nb > 0 ? nb - 1 : 0);
+      double l = 0.0;
+      for (std::int64_t w = 0; w < W; ++w) {
+        for (std::uint64_t bits = rows[w]; bits; bits &= bits - 1) {
+          const std::int64_t r = w * 64 + __builtin_ctzll(bits);
+          const std::int64_t ar = a[r];
+          const double mr = measure[r * n_outputs];
+          racc[r] += v * (gains[ar] * mr);
+          l += loss_weights[ar * weight_stride] * mr;
+        }
+      }
+      return nb > 0 ? v * l : 0.0;
+    }
+    const double* gains = gain_shifted.data() + static_cast<std::int64_t>(nb) * (weight_stride + 1);
+    if (nb == 0) {
+      for (std::int64_t w = 0; w < W; ++w) {
+        for (std::uint64_t bits = rows[w]; bits; bits &= bits - 1) {
+          const std::int64_t r = w * 64 + __builtin_ctzll(bits);
+          racc[r] += v * gains[a[r]];
+        }
+      }
+      return 0.0;
+    }
+    const std::int64_t ws = weight_stride;
+    const double* loss_weights = weights + (nb - 1);
+    double l = 0.0;
+    for (std::int64_t w = 0; w < W; ++w) {
+      for (std::uint64_t bits = rows[w]; bits; bits &= bits - 1) {
+        const std::int64_t r = w * 64 + __builtin_ctzll(bits);
+        const std::int64_t ar = a[r];
+        racc[r] += v * gains[ar];
+        l += loss_weights[ar * ws];
+      }
+    }
+    return v * l;
   }
 
   /// Walks the subtree at internal node `node`, at depth `level`, with the rows alive[level].
@@ -472,7 +647,13 @@ void InterventionalTreeShap::row_set_values(const MatrixView<T>& X, bool transfo
         walker.phi = out + i * m * K;
         if (transformed) walker.scale = scale.data() + (i - begin) * n_background_ * K;
         walker.start_tree(tr);
-        if (transformed) {
+        if (walker.width == 1) {
+          if (transformed) {
+            walker.template walk_fast<true>(0, 0);
+          } else {
+            walker.template walk_fast<false>(0, 0);
+          }
+        } else if (transformed) {
           walker.template walk<true>(0, 0);
         } else {
           walker.template walk<false>(0, 0);
