@@ -253,6 +253,18 @@ struct RowSetWalker {
     slot_acc[s] += sum;
   }
 
+  /// A slot for feature f, met for the first time on this path: satisfied by x and by every
+  /// background row until a split on f says otherwise. The caller releases it on the way up.
+  int take_slot(std::int32_t f, std::int64_t W) {
+    if (n_slots >= max_slots) throw InvalidArgument("row-set walk: more path features than expected");
+    const int s = n_slots++;
+    slot_feature[s] = f;
+    feature_slot[f] = s;
+    slot_xsat[s] = 1;
+    std::copy(full.begin(), full.end(), slot_rsat.begin() + static_cast<std::int64_t>(s) * W);
+    return s;
+  }
+
   /// Trees with one output (kWeighted: each row's terms scaled by its factor, as in walk): as
   /// walk, but a leaf adds each alive row's gain weight times v
   /// to the row's running gain (racc) and returns v times its summed loss weights; a slot
@@ -265,16 +277,8 @@ struct RowSetWalker {
     const PackedNode& n = nodes[node];
     const std::int32_t f = n.feature;
     const std::int32_t cx = ensemble.next(n, x[f]);
-    int s = feature_slot[f];
-    const bool fresh = s < 0;
-    if (fresh) {
-      if (n_slots >= max_slots) throw InvalidArgument("row-set walk: more path features than expected");
-      s = n_slots++;
-      slot_feature[s] = f;
-      feature_slot[f] = s;
-      slot_xsat[s] = 1;
-      std::copy(full.begin(), full.end(), slot_rsat.begin() + static_cast<std::int64_t>(s) * W);
-    }
+    const bool fresh = feature_slot[f] < 0;
+    const int s = fresh ? take_slot(f, W) : feature_slot[f];
     const bool old_x = slot_xsat[s] != 0;
     const std::uint64_t* R = alive.data() + static_cast<std::int64_t>(level) * W;
     std::uint64_t* Rc = alive.data() + static_cast<std::int64_t>(level + 1) * W;
@@ -383,16 +387,8 @@ struct RowSetWalker {
     const PackedNode& n = nodes[node];
     const std::int32_t f = n.feature;
     const std::int32_t cx = ensemble.next(n, x[f]);
-    int s = feature_slot[f];
-    const bool fresh = s < 0;
-    if (fresh) {
-      if (n_slots >= max_slots) throw InvalidArgument("row-set walk: more path features than expected");
-      s = n_slots++;
-      slot_feature[s] = f;
-      feature_slot[f] = s;
-      slot_xsat[s] = 1;
-      std::copy(full.begin(), full.end(), slot_rsat.begin() + static_cast<std::int64_t>(s) * W);
-    }
+    const bool fresh = feature_slot[f] < 0;
+    const int s = fresh ? take_slot(f, W) : feature_slot[f];
     const bool old_x = slot_xsat[s] != 0;
     const std::uint64_t* R = alive.data() + static_cast<std::int64_t>(level) * W;
     std::uint64_t* Rc = alive.data() + static_cast<std::int64_t>(level + 1) * W;

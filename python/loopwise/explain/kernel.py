@@ -9,9 +9,8 @@ from typing import Any, Optional, Union
 import numpy as np
 
 from .. import _core
-from .._random import RandomState
 from .._threads import resolve_n_jobs
-from ._sandwich import _CHUNK_ROWS, CoalitionExplainer
+from ._sandwich import CoalitionExplainer
 from .explanation import Explanation
 
 __all__ = ["KernelExplainer"]
@@ -109,26 +108,6 @@ class KernelExplainer(CoalitionExplainer):
 
     _explainer = "KernelExplainer"
 
-    def __init__(
-        self,
-        model: Any,
-        background: Any,
-        *,
-        link: str = "identity",
-        n_jobs: Optional[int] = None,
-        random_state: RandomState = None,
-        chunk_size: int = _CHUNK_ROWS,
-        progress: Optional[bool] = None,
-    ) -> None:
-        super().__init__(
-            model,
-            background,
-            link=link,
-            n_jobs=n_jobs,
-            random_state=random_state,
-            chunk_size=chunk_size,
-            progress=progress,
-        )
 
     def _budget(self, nsamples: Any) -> int:
         M = self.n_features

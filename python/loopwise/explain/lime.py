@@ -425,7 +425,7 @@ class LimeTabular:
             else:
                 argument = inverse if self.template is None else _frame(inverse, self.template)
                 out = np.asarray(predict_fn(argument), dtype=np.float64)
-        except (TypeError, ValueError) as error:
+        except (TypeError, ValueError):
             if not callable(predict_fn):
                 raise TypeError(f"predict_fn must be callable, got {type(predict_fn).__name__}") from None
             raise

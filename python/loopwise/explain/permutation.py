@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from numbers import Integral
-from typing import Any, Optional
+from typing import Any
 
 import numpy as np
 
 from .. import _core
-from .._random import RandomState
 from .._threads import resolve_n_jobs
-from ._sandwich import _CHUNK_ROWS, CoalitionExplainer
+from ._sandwich import CoalitionExplainer
 from .explanation import Explanation
 
 __all__ = ["PermutationExplainer"]
@@ -48,26 +47,6 @@ class PermutationExplainer(CoalitionExplainer):
 
     _explainer = "PermutationExplainer"
 
-    def __init__(
-        self,
-        model: Any,
-        background: Any,
-        *,
-        link: str = "identity",
-        n_jobs: Optional[int] = None,
-        random_state: RandomState = None,
-        chunk_size: int = _CHUNK_ROWS,
-        progress: Optional[bool] = None,
-    ) -> None:
-        super().__init__(
-            model,
-            background,
-            link=link,
-            n_jobs=n_jobs,
-            random_state=random_state,
-            chunk_size=chunk_size,
-            progress=progress,
-        )
 
     def __call__(self, X: Any, max_evals: int = 500) -> Explanation:
         """Explain the rows of ``X`` with at most ``max_evals`` coalitions per row.

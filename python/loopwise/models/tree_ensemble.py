@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import numbers
 import os
 from typing import Any, Mapping, Optional, Sequence, Union
 
@@ -116,7 +117,8 @@ class TreeEnsemble:
         self.supports_missing = bool(supports_missing)
         self.categories = {int(k): list(v) for k, v in (categories or {}).items()}
         self.source = source
-        if learning_rate is not None and not (isinstance(learning_rate, (int, float)) and 0 < learning_rate < float("inf")):
+        if learning_rate is not None and (isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real)
+                                          or not 0 < learning_rate < float("inf")):
             raise ValueError(f"learning_rate must be a positive finite number or None, got {learning_rate!r}")
         # The boosting shrinkage of the source model: what a leaf refresh scales its steps by.
         self.learning_rate: Optional[float] = None if learning_rate is None else float(learning_rate)

@@ -7,8 +7,6 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ..models._learning_rate import model_learning_rate as _model_learning_rate
-
 __all__ = ["refresh_leaves"]
 
 _MIN_HESSIAN = 1e-12
@@ -113,14 +111,11 @@ def refresh_leaves(ensemble: Any, X: Any, y: Any, *, decay: float = 0.9, learnin
         raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
     if not (isinstance(reg_lambda, numbers.Real) and reg_lambda >= 0):
         raise ValueError(f"reg_lambda must be >= 0, got {reg_lambda!r}")
-    source_model = ensemble
     if not isinstance(ensemble, TreeEnsemble):
         ensemble = TreeEnsemble.from_model(ensemble)
-    # A known shrinkage (given, or the source model's) travels with the refreshed ensemble, so
-    # refreshing it again uses the same rate instead of estimating one.
-    known_rate = learning_rate if learning_rate is not None else _model_learning_rate(source_model)
-    if known_rate is None:
-        known_rate = ensemble.learning_rate
+    # A known shrinkage (given, or the source model's, which from_model records) travels with the
+    # refreshed ensemble, so refreshing it again uses the same rate instead of estimating one.
+    known_rate = learning_rate if learning_rate is not None else ensemble.learning_rate
     leaves = ensemble.apply(X)  # validates X (width, names, NaN policy)
     n = leaves.shape[0]
     if n == 0:

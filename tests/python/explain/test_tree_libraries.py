@@ -1,4 +1,5 @@
-"""TreeSHAP against the source libraries' own contributions and against shap.
+"""TreeSHAP against the source libraries' own contributions and against shap (test oracles from the
+[test] extra: imported, never skipped).
 
 XGBoost and LightGBM compute contributions in their own C++ (float32 leaves for XGBoost),
 so agreement is checked to 1e-5 of the output scale; shap's TreeExplainer on scikit-learn
@@ -29,7 +30,7 @@ def _close(got, expected, rel):
 
 
 # ----------------------------------------------------------------------------- xgboost
-xgb = pytest.importorskip("xgboost")
+import xgboost as xgb  # noqa: E402
 
 
 @pytest.mark.parametrize("objective", ["reg:squarederror", "binary:logistic", "multi:softprob"])
@@ -63,7 +64,7 @@ def test_xgboost_pred_interactions():
 
 
 def test_xgboost_sklearn_wrapper_with_categorical_splits():
-    pd = pytest.importorskip("pandas")
+    import pandas as pd
     rng = np.random.default_rng(3)
     frame = pd.DataFrame({"a": rng.normal(size=500), "b": pd.Categorical(rng.choice(list("pqrstu"), size=500))})
     y = frame["a"] + frame["b"].cat.codes.map({0: 0, 1: 3, 2: -2, 3: 1, 4: 0, 5: 4}).to_numpy()
@@ -74,7 +75,7 @@ def test_xgboost_sklearn_wrapper_with_categorical_splits():
 
 
 # ----------------------------------------------------------------------------- lightgbm
-lgb = pytest.importorskip("lightgbm")
+import lightgbm as lgb  # noqa: E402
 
 
 @pytest.mark.parametrize("objective", ["regression", "binary", "multiclass"])
@@ -99,7 +100,7 @@ def test_lightgbm_pred_contrib(objective):
 
 
 # ----------------------------------------------------------------------------- shap on sklearn
-shap = pytest.importorskip("shap")
+import shap  # noqa: E402
 
 
 @pytest.mark.parametrize(

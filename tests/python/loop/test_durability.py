@@ -47,6 +47,16 @@ def _readline(process: subprocess.Popen) -> str:
     return line.strip()
 
 
+def _reap(*processes: subprocess.Popen) -> None:
+    """Kill whatever child is still running and close its pipes (test cleanup)."""
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=_TIMEOUT)
+        for stream in (process.stdin, process.stdout, process.stderr):
+            stream.close()
+
+
 def _batch(index: int) -> tuple[list, pd.DataFrame, np.ndarray]:
     rng = np.random.default_rng(index)
     X = pd.DataFrame(rng.normal(size=(_BATCH, 6)), columns=[f"f{j}" for j in range(6)])
@@ -108,11 +118,7 @@ def test_sigkill_while_logging_loses_no_acknowledged_batch(tmp_path):
             # Lines already written before the kill are acknowledgements too.
             acknowledged.update(int(line) for line in process.stdout.read().split() if line.strip().isdigit())
         finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=_TIMEOUT)
-            process.stdout.close()
-            process.stderr.close()
+            _reap(process)
         assert process.returncode == -signal.SIGKILL
         with FeedbackStore(path) as store:
             ids = store.predictions()["id"]
@@ -175,12 +181,7 @@ def test_four_concurrent_writers_exact_counts(tmp_path):
             process.wait(timeout=_TIMEOUT)
             assert process.returncode == 0, process.stderr.read()
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=_TIMEOUT)
-            for stream in (process.stdin, process.stdout, process.stderr):
-                stream.close()
+        _reap(*processes)
     with FeedbackStore(path) as store:
         counts = store.counts()
         assert counts["predictions"] == 4 * 12 * 100 + 12 * 50
@@ -236,11 +237,7 @@ def test_registry_killed_between_file_and_index_stays_consistent(tmp_path):
         assert process.returncode == -signal.SIGKILL
         assert "unreachable" not in process.stdout.read()
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=_TIMEOUT)
-        for stream in (process.stdin, process.stdout, process.stderr):
-            stream.close()
+        _reap(process)
     with ModelRegistry(tmp_path / "reg") as registry:
         assert registry.versions()["version"].tolist() == [1]
         assert registry.champion() == 1
@@ -309,12 +306,7 @@ def test_concurrent_registers_get_distinct_versions(tmp_path):
             process.wait(timeout=_TIMEOUT)
             assert process.returncode == 0, process.stderr.read()
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=_TIMEOUT)
-            for stream in (process.stdin, process.stdout, process.stderr):
-                stream.close()
+        _reap(*processes)
     assert sorted(returned[0] + returned[1]) == list(range(1, 9))
     with ModelRegistry(tmp_path / "reg") as registry:
         for worker, versions in returned.items():

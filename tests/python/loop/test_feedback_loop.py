@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from loopwise.datasets import make_drifting_stream
