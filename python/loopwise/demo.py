@@ -2,8 +2,10 @@
 
 A champion trained on the first concept serves predictions in batches; labels arrive two
 batches late; the concept changes abruptly mid-stream. The loop logs every prediction, joins
-the labels, detects the drift, retrains on a sliding window, validates the challenger against
-the champion on the newest labels and promotes it, then writes an HTML report.
+the labels, detects the drift, trains challengers on candidate windows (among them the rows
+since the detected change), validates the best against the champion on the newest labels and
+promotes it, then writes an HTML report. Model and policy are what a new user writes: a
+scikit-learn LogisticRegression and the loop's defaults.
 """
 
 from __future__ import annotations
@@ -11,23 +13,10 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from typing import Any, Optional
 
 import numpy as np
 
 __all__ = ["run_demo"]
-
-
-def _trainer(random_state: int) -> Any:
-    def train(X: Any, y: np.ndarray, sample_weight: Optional[np.ndarray] = None) -> Any:
-        from .online import SGDClassifier
-
-        # A few passes (max_iter) because the training window is small; seeded shuffling
-        # makes the demo print the same numbers on every run.
-        model = SGDClassifier(optimizer="adam", eta0=0.02, standardize=True, max_iter=5, random_state=random_state)
-        return model.fit(X, y, sample_weight=sample_weight)
-
-    return train
 
 
 def run_demo(out: str = "loopwise-demo", *, n_samples: int = 12_000, batch_size: int = 500, label_delay: int = 2,
@@ -55,16 +44,9 @@ def run_demo(out: str = "loopwise-demo", *, n_samples: int = 12_000, batch_size:
     True
     """
     from .datasets import make_drifting_stream
+    from sklearn.linear_model import LogisticRegression
+
     from .loop.feedback_loop import FeedbackLoop
-    from .loop.policy import (
-        DetectorTrigger,
-        DriftTrigger,
-        LabelCountTrigger,
-        PerformanceTrigger,
-        Policy,
-        Refit,
-        SlidingWindow,
-    )
 
     started = time.perf_counter()
     if n_samples < 6 * batch_size:
@@ -77,20 +59,11 @@ def run_demo(out: str = "loopwise-demo", *, n_samples: int = 12_000, batch_size:
         shutil.rmtree(loop_dir)
     os.makedirs(out, exist_ok=True)
 
-    champion = _trainer(random_state)(stream.X.iloc[:warmup], stream.y[:warmup])
+    # A plain scikit-learn model and the loop's default policy: what a new user writes.
+    champion = LogisticRegression(max_iter=1000).fit(stream.X.iloc[:warmup], stream.y[:warmup])
     frozen = champion  # the never-retrained baseline
-    policy = Policy(
-        # Alarms, plus a regular retraining every 4 batches of labels: the gate decides.
-        triggers=[PerformanceTrigger(max_drop=0.05), DetectorTrigger(), DriftTrigger(min_share=0.5),
-                  LabelCountTrigger(n=4 * batch_size)],
-        selection=SlidingWindow(n_rows=2 * batch_size),
-        retrain=Refit(train_fn=_trainer(random_state)),
-        validation_fraction=0.25,
-        min_labels=2 * batch_size,
-        gate={"min_gain": 0.0, "alpha": 0.05},
-    )
     loop = FeedbackLoop(loop_dir, model=champion, reference=stream.X.iloc[:warmup],
-                        reference_labels=stream.y[:warmup], policy=policy)
+                        reference_labels=stream.y[:warmup])
     served: list[np.ndarray] = []
     events = []
     pending: list[tuple[list[str], np.ndarray]] = []
@@ -107,8 +80,12 @@ def run_demo(out: str = "loopwise-demo", *, n_samples: int = 12_000, batch_size:
         if result.get("action") not in (None, "none"):
             events.append({"batch": index, "row": index * batch_size, **{k: result.get(k) for k in ("action", "challenger", "reasons", "reasons_rejected")}})
             if verbose:
-                why = "; ".join(result.get("reasons") or result.get("reasons_rejected") or [])
-                print(f"batch {index:3d} (row {index * batch_size:6d}): {result['action']:9s} v{result.get('challenger')}  {why}")
+                if result["action"] == "rejected":
+                    what = "challenger rejected: " + "; ".join(result.get("reasons_rejected") or [])
+                else:
+                    what = f"v{result.get('challenger')} ({result.get('training_window', {}).get('window', '')}): " \
+                        + "; ".join(result.get("reasons") or [])
+                print(f"batch {index:3d} (row {index * batch_size:6d}): {result['action']:9s} {what}")
     predictions = np.concatenate(served)
     truth = stream.y[warmup:]
     after = np.arange(warmup, n_samples) >= change

@@ -9,6 +9,8 @@ concerns, whether it passed (for gates), the reasons in words and a JSON ``detai
 
 from __future__ import annotations
 
+from .._atomic import write_atomic
+
 import datetime as _dt
 import json
 import math
@@ -244,21 +246,23 @@ class AuditLog:
             raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
         target = os.fspath(path)
         frame = self.entries()
-        temporary = f"{target}.tmp-{os.getpid()}"
-        if target.endswith(".jsonl"):
-            with open(temporary, "w", encoding="utf-8") as handle:
-                for record in frame.to_dict(orient="records"):
-                    handle.write(json.dumps(jsonable(record)) + "\n")
-        elif target.endswith(".csv") or target.endswith(".parquet"):
+        if not target.endswith((".jsonl", ".csv", ".parquet")):
+            raise ValueError(f"path {target!r} must end with .jsonl, .csv or .parquet")
+
+        def write(temporary: str) -> None:
+            if target.endswith(".jsonl"):
+                with open(temporary, "w", encoding="utf-8") as handle:
+                    for record in frame.to_dict(orient="records"):
+                        handle.write(json.dumps(jsonable(record)) + "\n")
+                return
             flat = frame.assign(reasons=frame["reasons"].map(json.dumps), details=frame["details"].map(json.dumps),
                                 passed=frame["passed"].map(lambda p: None if p is None else bool(p)).astype("boolean"))
             if target.endswith(".csv"):
                 flat.to_csv(temporary, index=False)
             else:
                 flat.to_parquet(temporary, index=False)
-        else:
-            raise ValueError(f"path {target!r} must end with .jsonl, .csv or .parquet")
-        os.replace(temporary, target)
+
+        write_atomic(target, write)
         return target
 
     def __len__(self) -> int:

@@ -24,13 +24,17 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
-from .._input import as_matrix
+from .._atomic import write_atomic, write_json_atomic
+from ._frames import InputSchema
 from .policy import Policy, time_split
 from .status import Status
 
 __all__ = ["FeedbackLoop"]
 
 _STATE_FILE = "state.json"
+# ADWIN's confidence for the loop's error stream: more sensitive than ADWIN's own default
+# (0.002) because a false alarm here costs only a challenger that must still pass the gate.
+_DETECTOR_DELTA = 0.01
 _REFERENCE_FILE = "reference.parquet"
 
 
@@ -39,12 +43,7 @@ def _now() -> pd.Timestamp:
 
 
 def _write_json_atomic(path: str, data: dict) -> None:
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1, default=str)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    write_json_atomic(path, data)
 
 
 def _is_classifier(model: Any) -> bool:
@@ -103,49 +102,128 @@ class FeedbackLoop:
         policy: Optional[Policy] = None,
         sensitive: Optional[Sequence[str]] = None,
         slices: Optional[Sequence[str]] = None,
-        monitor_rows: int = 2000,
+        monitor_rows: Optional[int] = None,
         trusted: bool = False,
-        random_state: int = 0,
+        random_state: Optional[int] = None,
+        reconfigure: bool = False,
     ) -> None:
-        from .registry import ModelRegistry
-        from .store import FeedbackStore
+        from . import config as loop_config
 
         self.path = os.fspath(path)
         if os.path.exists(self.path) and not os.path.isdir(self.path):
             raise ValueError(f"path {self.path!r} is a file; a feedback loop needs a directory")
-        os.makedirs(self.path, exist_ok=True)
-        if monitor_rows < 10:
-            raise ValueError(f"monitor_rows must be >= 10, got {monitor_rows}")
-        self.policy = policy if policy is not None else Policy()
-        self.sensitive = list(sensitive or [])
-        self.slices = list(slices or [])
-        self.monitor_rows = int(monitor_rows)
+        if monitor_rows is not None and (isinstance(monitor_rows, bool) or not isinstance(monitor_rows, (int, np.integer))
+                                         or monitor_rows < 10):
+            raise ValueError(f"monitor_rows must be an int >= 10, got {monitor_rows!r}")
+        if policy is not None and not isinstance(policy, Policy):
+            raise TypeError(f"policy must be a loopwise.loop.policy.Policy, got {type(policy).__name__}")
+        if random_state is not None and (isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer))):
+            raise TypeError(f"random_state must be an int, got {type(random_state).__name__}")
+        saved = loop_config.read(self.path) if os.path.isdir(self.path) else None
+        given = {"policy": policy, "sensitive": sensitive, "slices": slices, "monitor_rows": monitor_rows,
+                 "random_state": random_state}
+        defaults = {"policy": None, "sensitive": [], "slices": [], "monitor_rows": 2000, "random_state": 0}
+        base = {} if saved is None else {"policy": saved.policy, "sensitive": saved.sensitive, "slices": saved.slices,
+                                         "monitor_rows": saved.monitor_rows, "random_state": saved.random_state}
+        merged = {key: (given[key] if given[key] is not None else base.get(key, defaults[key])) for key in given}
+        if merged["policy"] is None:
+            if saved is not None and not saved.saved_policy:
+                raise ValueError(
+                    f"the loop at {self.path!r} was created with a policy that could not be saved (a callable that "
+                    "cannot be imported by path); pass policy= when opening it, or define the callable in a module"
+                )
+            merged["policy"] = Policy()
+        wanted = loop_config.LoopConfig(policy=merged["policy"], sensitive=list(merged["sensitive"]),
+                                        slices=list(merged["slices"]), monitor_rows=int(merged["monitor_rows"]),
+                                        random_state=int(merged["random_state"]))
+        changed = saved.differences(wanted) if saved is not None else []
+        if changed and not reconfigure:
+            raise ValueError(
+                f"the loop at {self.path!r} was configured with other {', '.join(changed)}; open it without "
+                "those arguments to use its saved configuration, or pass reconfigure=True to change it (audited)"
+            )
+        self.policy = wanted.policy
+        self.sensitive = wanted.sensitive
+        self.slices = wanted.slices
+        self.monitor_rows = wanted.monitor_rows
+        self.random_state = wanted.random_state
         self.trusted = bool(trusted)
-        self.random_state = int(random_state)
+        self.config = wanted
+
+        created = not os.path.isdir(self.path)
+        before = set() if created else set(os.listdir(self.path))
+        try:
+            self._open(model, reference, reference_labels)
+        except BaseException:
+            self._discard_new(created, before)
+            raise
+        if saved is None or changed:
+            loop_config.write(self.path, wanted)
+            if changed:
+                self.audit.record("configuration", reasons=[f"changed: {', '.join(changed)}"],
+                                  inputs={"before": saved.to_dict(), "after": wanted.to_dict()})
+
+    def _open(self, model: Any, reference: Any, reference_labels: Any) -> None:
+        from .registry import ModelRegistry
+        from .store import FeedbackStore
+
+        if model is None and not os.path.isdir(self.path):
+            raise ValueError(f"the loop at {self.path!r} does not exist: pass model= to start it")
+        if model is not None:
+            if not callable(getattr(model, "predict", None)):
+                raise TypeError(f"model must have a predict method, got {type(model).__name__}")
+            if reference_labels is not None and reference is None:
+                raise ValueError("reference_labels needs reference=")
+            schema = InputSchema.from_data(reference, "reference") if reference is not None else None
+        os.makedirs(self.path, exist_ok=True)
+        self._state_path = os.path.join(self.path, _STATE_FILE)
+        self._state = self._load_state()
         self.store = FeedbackStore(os.path.join(self.path, "store.db"))
         self.shadow_store = FeedbackStore(os.path.join(self.path, "shadow.db"))
         self.registry = ModelRegistry(os.path.join(self.path, "registry"))
         self.audit = self.registry.audit
-        self._state_path = os.path.join(self.path, _STATE_FILE)
-        self._state = self._load_state()
         self._models: dict[int, Any] = {}
         self._reads: Optional[dict] = None  # store reads shared within one check or step
         self.last_ids: list[str] = []
-
+        champion = self.registry.champion()
+        if model is not None and champion is not None:
+            raise ValueError(
+                f"the loop at {self.path!r} already has a champion (version {champion}); "
+                "open it without model= to resume, or use a new directory"
+            )
+        if model is None and champion is None:
+            raise ValueError(f"the loop at {self.path!r} has no champion yet: pass model= to start it")
+        if model is not None and schema is not None:
+            self._state["schema"] = schema.to_dict()
         if reference is not None:
             self._save_reference(reference, reference_labels)
         self._reference = self._load_reference()
-
-        champion = self.registry.champion()
         if model is not None:
-            if champion is not None:
-                raise ValueError(
-                    f"the loop at {self.path!r} already has a champion (version {champion}); "
-                    "open it without model= to resume, or use a new directory"
-                )
             self._start(model)
-        elif champion is None:
-            raise ValueError(f"the loop at {self.path!r} has no champion yet: pass model= to start it")
+
+    def _discard_new(self, created: bool, before: set) -> None:
+        """Remove what a failed constructor created, so a retry starts clean."""
+        import shutil
+
+        for name in ("store", "shadow_store", "registry"):
+            handle = getattr(self, name, None)
+            if handle is not None:
+                try:
+                    handle.close()
+                except Exception:  # noqa: BLE001 - closing what failed to open
+                    pass
+        if created:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return
+        for entry in set(os.listdir(self.path)) - before:
+            target = os.path.join(self.path, entry)
+            if os.path.isdir(target):
+                shutil.rmtree(target, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(target)
+                except OSError:
+                    pass
 
     # ------------------------------------------------------------------ state
     def _load_state(self) -> dict:
@@ -159,25 +237,38 @@ class FeedbackLoop:
             raise ValueError(f"the loop state file {self._state_path!r} is corrupt: {error}") from error
 
     def _save_state(self) -> None:
-        _write_json_atomic(self._state_path, self._state)
+        write_json_atomic(self._state_path, self._state)
+
+    @property
+    def schema(self) -> Optional[InputSchema]:
+        """Names, dtypes and kind (frame or array) of the inputs the loop's models take."""
+        data = self._state.get("schema")
+        return InputSchema.from_dict(data) if data else None
+
+    def _model_input(self, frame: pd.DataFrame) -> Any:
+        """Stored rows as the user's model takes them (the user's dtypes, or an array)."""
+        schema = self.schema
+        return schema.restore(frame) if schema is not None else frame
 
     def _save_reference(self, reference: Any, labels: Any) -> None:
-        matrix = as_matrix(reference, name="reference", allow_nan=True)
-        names = matrix.feature_names or [f"x{j}" for j in range(matrix.values.shape[1])]
-        frame = pd.DataFrame(matrix.values.astype(np.float64), columns=names)
+        schema = self.schema or InputSchema.from_data(reference, "reference")
+        frame = schema.frame(reference, "reference").reset_index(drop=True)[schema.names].copy()
         if labels is not None:
             labels = np.asarray(labels)
-            if len(labels) != len(frame):
+            if labels.ndim != 1 or len(labels) != len(frame):
                 raise ValueError(f"reference_labels has {len(labels)} entries but reference has {len(frame)} rows")
             frame["__label__"] = labels
-        frame.to_parquet(os.path.join(self.path, _REFERENCE_FILE + ".tmp"))
-        os.replace(os.path.join(self.path, _REFERENCE_FILE + ".tmp"), os.path.join(self.path, _REFERENCE_FILE))
+        try:
+            write_atomic(os.path.join(self.path, _REFERENCE_FILE), lambda temporary: frame.to_parquet(temporary))
+        except (ValueError, TypeError, ImportError) as error:
+            raise ValueError(f"reference cannot be saved as Parquet: {error}; give each column one type") from error
 
     def _load_reference(self) -> Optional[pd.DataFrame]:
         path = os.path.join(self.path, _REFERENCE_FILE)
         return pd.read_parquet(path) if os.path.exists(path) else None
 
     def _reference_xy(self) -> tuple[Optional[pd.DataFrame], Optional[np.ndarray]]:
+        """The reference as a frame (for monitoring) and its labels."""
         if self._reference is None:
             return None, None
         frame = self._reference
@@ -218,8 +309,42 @@ class FeedbackLoop:
         return int(self.registry.resolve("champion"))
 
     # ------------------------------------------------------------------ serving
+    def _serve(self, X: Any, ids: Optional[Sequence[Any]], timestamp: Any) -> tuple[Any, np.ndarray, Any]:
+        champion_version = self.champion_version
+        champion = self.model(champion_version)
+        schema = self.schema
+        if schema is None:  # a loop started without a reference learns its inputs from the first batch
+            schema = InputSchema.from_data(X, "X")
+            self._state["schema"] = schema.to_dict()
+            self._save_state()
+        frame = schema.frame(X, "X")
+        n = len(frame)
+        if ids is None:
+            ids = [uuid.uuid4().hex for _ in range(n)]
+        ids = [str(i) for i in ids]
+        if len(ids) != n:
+            raise ValueError(f"ids has {len(ids)} entries but X has {n} rows")
+        # The user's X reaches the user's model unchanged; only the log sees the frame view.
+        predictions = np.asarray(champion.predict(X))
+        proba = champion.predict_proba(X) if _is_classifier(champion) else None
+        self.store.log_predictions(ids, frame, predictions, model_version=champion_version, proba=proba,
+                                   timestamp=timestamp)
+        shadow = self._state.get("shadow")
+        if shadow is not None:
+            challenger = self.model(shadow["version"])
+            shadow_proba = challenger.predict_proba(X) if _is_classifier(challenger) else None
+            self.shadow_store.log_predictions(
+                ids, frame, np.asarray(challenger.predict(X)), model_version=shadow["version"],
+                proba=shadow_proba, timestamp=timestamp,
+            )
+        self.last_ids = ids
+        return predictions, proba, champion
+
     def predict(self, X: Any, ids: Optional[Sequence[Any]] = None, *, timestamp: Any = None) -> np.ndarray:
         """Predict with the champion and log every row (and the shadow challenger's, if any).
+
+        ``X`` reaches the champion exactly as given (a frame keeps its dtypes and names). The
+        rows are logged durably before this returns.
 
         Parameters
         ----------
@@ -234,29 +359,24 @@ class FeedbackLoop:
         -------
         ndarray
             The champion's predictions.
+
+        Examples
+        --------
+        >>> # loop.predict(X_batch, ids=request_ids)
         """
-        champion_version = self.champion_version
-        champion = self.model(champion_version)
-        frame = X if hasattr(X, "columns") else pd.DataFrame(as_matrix(X, name="X").values)
-        n = len(frame)
-        if ids is None:
-            ids = [uuid.uuid4().hex for _ in range(n)]
-        ids = [str(i) for i in ids]
-        if len(ids) != n:
-            raise ValueError(f"ids has {len(ids)} entries but X has {n} rows")
-        predictions = np.asarray(champion.predict(frame))
-        proba = champion.predict_proba(frame) if _is_classifier(champion) else None
-        self.store.log_predictions(ids, frame, predictions, model_version=champion_version, proba=proba, timestamp=timestamp)
-        shadow = self._state.get("shadow")
-        if shadow is not None:
-            challenger = self.model(shadow["version"])
-            shadow_proba = challenger.predict_proba(frame) if _is_classifier(challenger) else None
-            self.shadow_store.log_predictions(
-                ids, frame, np.asarray(challenger.predict(frame)), model_version=shadow["version"],
-                proba=shadow_proba, timestamp=timestamp,
-            )
-        self.last_ids = ids
-        return predictions
+        return self._serve(X, ids, timestamp)[0]
+
+    def predict_proba(self, X: Any, ids: Optional[Sequence[Any]] = None, *, timestamp: Any = None) -> np.ndarray:
+        """Class probabilities of the champion, logged like :meth:`predict` (classifiers only).
+
+        Examples
+        --------
+        >>> # loop.predict_proba(X_batch, ids=request_ids)[:, 1]
+        """
+        champion = self.model(self.champion_version)
+        if not _is_classifier(champion):
+            raise TypeError(f"the champion ({type(champion).__name__}) is not a classifier with predict_proba")
+        return np.asarray(self._serve(X, ids, timestamp)[1])
 
     def log(self, ids: Sequence[Any], X: Any, predictions: Any, *, proba: Any = None, timestamp: Any = None,
             model_version: Optional[int] = None) -> dict:
@@ -271,13 +391,31 @@ class FeedbackLoop:
                                           proba=proba, timestamp=timestamp)
 
     def feedback(self, ids: Sequence[Any], labels: Any, *, source: str = "ground_truth", confidence: Any = None,
-                 timestamp: Any = None) -> dict:
+                 timestamp: Any = None, unknown: str = "raise") -> dict:
         """Join delayed labels or human corrections to logged predictions by id.
 
-        Returns the store's report (how many were labelled, which ids were unknown).
+        Parameters
+        ----------
+        ids : sequence
+            Ids the predictions were logged under.
+        labels : array-like
+        source : str
+            ``"ground_truth"``, ``"human"`` or another source of the store's precedence.
+        unknown : {"raise", "ignore"}
+            What to do with ids that were never logged: raise (nothing is stored), or store
+            the others and report the unknown ids.
+
+        Returns
+        -------
+        dict
+            The store's report (how many were labelled, which ids were unknown).
+
+        Examples
+        --------
+        >>> # loop.feedback(["r1", "r2"], [0, 1])
         """
         return self.store.add_feedback([str(i) for i in ids], labels, source=source, confidence=confidence,
-                                       timestamp=timestamp)
+                                       timestamp=timestamp, unknown=unknown)
 
     # ------------------------------------------------------------------ monitoring
     def _labeled(self) -> Any:
@@ -325,7 +463,9 @@ class FeedbackLoop:
         status.n_current = len(current)
 
         if X_ref is not None and len(current) >= 10 and names is not None and set(names) <= set(current.columns):
-            report = drift.compare(X_ref, current[names])
+            current_frame = self._model_input(current) if self.schema is not None and self.schema.kind == "frame" \
+                else current[names]
+            report = drift.compare(X_ref, current_frame)
             status.drift_share = float(report.share_drifted)
             status.dataset_drift = bool(report.drifted)
             table = report.table
@@ -339,14 +479,14 @@ class FeedbackLoop:
             if _is_classifier(champion):
                 from scipy.stats import ks_2samp
 
-                ref_scores = np.asarray(champion.predict_proba(X_ref))[:, -1]
-                cur_scores = np.asarray(champion.predict_proba(current[names]))[:, -1]
+                ref_scores = np.asarray(champion.predict_proba(self._model_input(X_ref)))[:, -1]
+                current_proba = np.asarray(champion.predict_proba(self._model_input(current)))
+                cur_scores = current_proba[:, -1]
                 status.prediction_drift_p = float(ks_2samp(ref_scores, cur_scores).pvalue)
                 if status.prediction_drift_p < 0.01:
                     status.alerts.append(f"prediction drift: KS p = {status.prediction_drift_p:.2g}")
                 # CBPE: expected accuracy of a calibrated classifier from its own confidence.
-                proba = np.asarray(champion.predict_proba(current[names]))
-                status.estimated_metric = float(np.mean(proba.max(axis=1)))
+                status.estimated_metric = float(np.mean(current_proba.max(axis=1)))
 
         # The champion's own served predictions (by version, not by time: data time and wall
         # time differ when history is replayed or labels arrive late).
@@ -374,20 +514,26 @@ class FeedbackLoop:
                             f"{status.metric_name} {status.metric:.4f} is {drop:.4f} worse than the baseline {status.baseline_metric:.4f}"
                         )
         status.detector_alarm = self._update_detector(champion_version)
+        status.rows_since_change = self._rows_since_change()
         if status.detector_alarm:
             status.alerts.append("the error-stream detector (ADWIN) signalled a change in the error rate")
         total_labels = int(self.store.counts().get("labeled", 0))
         status.new_labels = max(0, total_labels - int(self._state.get("labels_at_training", 0)))
+        status.labels_since_attempt = max(0, total_labels - int(self._state.get("labels_at_attempt", 0) or 0))
         trained_at = self._state.get("trained_at")
         status.since_training = None if trained_at is None else _now() - pd.Timestamp(trained_at)
         return status
 
     def _update_detector(self, champion_version: int) -> bool:
-        """Feed the errors of newly labelled rows, in label-arrival order, to ADWIN."""
+        """Feed the errors of newly labelled rows, in label-arrival order, to ADWIN.
+
+        After an alarm, ADWIN's window holds only the rows since its estimated cut point; its
+        width is remembered as the start of the new concept until a challenger is promoted.
+        """
         from ..drift.streaming import ADWIN
 
         state = self._state.get("detector")
-        detector = ADWIN.from_dict(state) if state else ADWIN()
+        detector = ADWIN.from_dict(state) if state else ADWIN(delta=_DETECTOR_DELTA)
         labeled = self._labeled()
         if not len(labeled):
             return False
@@ -408,9 +554,18 @@ class FeedbackLoop:
                 errors = (labels.astype(str) != predictions.astype(str)).astype(float)
             alarm = len(detector.update_many(errors)) > 0
             self._state["error_cursor"] = str(frame[order_column].iloc[-1])
+        if alarm:
+            self._state["change_detected"] = True
         self._state["detector"] = detector.to_dict()
         self._save_state()
         return alarm
+
+    def _rows_since_change(self) -> Optional[int]:
+        if not self._state.get("change_detected") or not self._state.get("detector"):
+            return None
+        from ..drift.streaming import ADWIN
+
+        return int(ADWIN.from_dict(self._state["detector"]).width)
 
     # ------------------------------------------------------------------ one turn
     def step(self, key: Optional[str] = None) -> dict:
@@ -450,30 +605,74 @@ class FeedbackLoop:
             else:
                 self.audit.record("trigger", model_version=status.champion_version, reasons=reasons,
                                   inputs={"status": status.to_dict()})
-                result.update(self._retrain(reasons))
+                result.update(self._retrain(reasons, status.rows_since_change))
         if key is not None:
             self._state["steps"][key] = result
         self._save_state()
         return json.loads(json.dumps(result, default=str))
 
-    def _training_rows(self) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, pd.Series, np.ndarray]:
+    def _labeled_in_time_order(self) -> tuple[pd.DataFrame, list[str]]:
+        """Every labelled row, oldest first, and the feature names."""
         labeled = self._labeled()
         if not len(labeled):
-            return pd.DataFrame(), np.zeros(0), np.zeros(0), pd.Series(dtype="datetime64[ns]"), np.zeros(0, dtype=object)
+            return pd.DataFrame(), []
         frame = labeled.to_frame()
         names = labeled.feature_names or [c for c in frame.columns if c.startswith("x")]
+        order = np.argsort(pd.to_datetime(frame["timestamp"]).to_numpy(), kind="stable")
+        return frame.iloc[order].reset_index(drop=True), names
+
+    def _holdout_split(self, n: int, timestamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (in time order) of the training pool and of the newest rows held out."""
+        if self.policy.validation_rows is None:
+            return np.arange(n), np.zeros(0, dtype=np.int64)
+        n_holdout = min(int(self.policy.validation_rows), n // 2)
+        return np.arange(n - n_holdout), np.arange(n - n_holdout, n)
+
+    def _fit_candidates(self, frame: pd.DataFrame, names: list[str], pool: np.ndarray, holdout: np.ndarray,
+                        since_change: Optional[int]) -> dict:
+        """Train one challenger per candidate window of ``pool`` and keep the best on ``holdout``.
+
+        Returns a dict with ``model``, ``window`` (name), ``rows`` (positions in ``frame``),
+        ``weights``, and ``candidates`` (name, rows, holdout score), or ``note`` when no
+        candidate could be trained.
+        """
+        from ._scoring import LOWER_IS_BETTER, score
+
+        champion = self.model(self.champion_version)
+        classifier = _is_classifier(champion)
+        metric = self._state.get("metric_name") or "accuracy"
         timestamps = pd.to_datetime(frame["timestamp"]).to_numpy()
-        chosen, weights = self.policy.selection.select(timestamps, self.random_state)
-        frame = frame.iloc[chosen].reset_index(drop=True)
-        weights = np.asarray(weights, dtype=np.float64) * frame["weight"].to_numpy(dtype=np.float64)
-        return frame[names], frame["label"].to_numpy(), weights, frame["timestamp"], frame["id"].astype(str).to_numpy()
+        labels = frame["label"].to_numpy()
+        row_weights = frame["weight"].to_numpy(dtype=np.float64)
+        if since_change is not None:
+            since_change = max(0, int(since_change) - len(holdout))
+        windows = self.policy.windows(timestamps[pool], since_change, self.random_state)
+        X_hold, y_hold = self._model_input(frame.iloc[holdout]), labels[holdout]
+        best: Optional[dict] = None
+        tried = []
+        for name, chosen, weights in windows:
+            rows = pool[np.asarray(chosen, dtype=np.int64)]
+            if len(rows) < min(self.policy.min_labels, len(pool)) or (classifier and len(np.unique(labels[rows].astype(str))) < 2):
+                tried.append({"window": name, "rows": int(len(rows)), "score": None})
+                continue
+            weights = np.asarray(weights, dtype=np.float64) * row_weights[rows]
+            model = self.policy.retrain(champion, self._model_input(frame.iloc[rows]), labels[rows], weights)
+            value = score(model, X_hold, y_hold, metric) if len(holdout) else None
+            tried.append({"window": name, "rows": int(len(rows)), "score": value})
+            better = best is None or value is None or (
+                value <= best["score"] if metric in LOWER_IS_BETTER else value >= best["score"])
+            if better:
+                best = {"model": model, "window": name, "rows": rows, "weights": weights, "score": value}
+        if best is None:
+            return {"note": "no candidate window holds enough labelled rows of more than one class", "candidates": tried}
+        return {**best, "candidates": tried}
 
     def train_challenger(self, reasons: Sequence[str] = ("requested",)) -> dict:
-        """Train a challenger by the policy on the selected window and register it (not promoted).
+        """Train a challenger by the policy and register it (not promoted).
 
-        The newest ``policy.validation_fraction`` of the window is held out (a time split) and
-        its ids are kept beside the registry, so :meth:`validate_challenger` can run later, even
-        in another process.
+        The newest labelled rows are held out (``policy.validation_rows``, or the newest
+        ``policy.validation_fraction`` of the window) and their ids kept beside the registry,
+        so :meth:`validate_challenger` can run later, even in another process.
 
         Returns
         -------
@@ -481,25 +680,38 @@ class FeedbackLoop:
             ``challenger`` (version or None), ``training_window``, or ``note`` when there is
             nothing to train on.
         """
-        X, y, weights, timestamps, ids = self._training_rows()
-        if len(y) < self.policy.min_labels:
-            return {"challenger": None, "note": f"only {len(y)} labelled rows; the policy needs {self.policy.min_labels}"}
-        train, valid = time_split(pd.to_datetime(timestamps).to_numpy(), self.policy.validation_fraction)
-        champion_version = self.champion_version
-        champion = self.model(champion_version)
-        if _is_classifier(champion) and len(np.unique(y[train].astype(str))) < 2:
-            return {"challenger": None, "note": "the training window holds a single class"}
-        challenger = self.policy.retrain(champion, X.iloc[train], y[train], weights[train])
-        window = {"rows": int(len(y)), "from": str(pd.Timestamp(timestamps.min())), "to": str(pd.Timestamp(timestamps.max()))}
+        frame, names = self._labeled_in_time_order()
+        if len(frame) < self.policy.min_labels:
+            return {"challenger": None, "note": f"only {len(frame)} labelled rows; the policy needs {self.policy.min_labels}"}
+        self._state["labels_at_attempt"] = int(self.store.counts().get("labeled", 0))
+        pool, holdout = self._holdout_split(len(frame), pd.to_datetime(frame["timestamp"]).to_numpy())
+        if not len(holdout):
+            chosen, _ = self.policy.selection.select(pd.to_datetime(frame["timestamp"]).to_numpy(), self.random_state)
+            train, valid = time_split(pd.to_datetime(frame["timestamp"]).to_numpy()[chosen], self.policy.validation_fraction)
+            pool, holdout = np.asarray(chosen)[train], np.asarray(chosen)[valid]
+        fitted = self._fit_candidates(frame, names, pool, holdout, self._rows_since_change())
+        if "model" not in fitted:
+            return {"challenger": None, "note": fitted["note"]}
+        window = self._window_record(frame, fitted)
         version = self.registry.register(
-            challenger, metrics={}, data_window=window, parent=champion_version,
-            tags={"reasons": list(reasons), "retrain": getattr(self.policy.retrain, "name", "custom")},
+            fitted["model"], metrics={}, data_window=window, parent=self.champion_version,
+            tags={"reasons": list(reasons), "retrain": getattr(self.policy.retrain, "name", "custom"),
+                  "window": fitted["window"]},
         )
         os.makedirs(os.path.join(self.path, "holdout"), exist_ok=True)
-        _write_json_atomic(os.path.join(self.path, "holdout", f"{version}.json"), {"ids": [str(i) for i in ids[valid]]})
+        _write_json_atomic(os.path.join(self.path, "holdout", f"{version}.json"),
+                           {"ids": [str(i) for i in frame["id"].iloc[holdout]]})
         self.audit.record("training", model_version=version, reasons=list(reasons),
-                          inputs={"training_window": window, "n_train": int(len(train)), "n_holdout": int(len(valid))})
+                          inputs={"training_window": window, "n_train": int(len(fitted["rows"])),
+                                  "n_holdout": int(len(holdout)), "candidates": fitted["candidates"]})
+        self._save_state()
         return {"challenger": int(version), "training_window": window}
+
+    @staticmethod
+    def _window_record(frame: pd.DataFrame, fitted: dict) -> dict:
+        stamps = pd.to_datetime(frame["timestamp"].iloc[fitted["rows"]])
+        return {"rows": int(len(fitted["rows"])), "from": str(stamps.min()), "to": str(stamps.max()),
+                "window": fitted["window"]}
 
     def validate_challenger(self, version: int) -> Any:
         """Run the champion/challenger gate on the challenger's held-out rows.
@@ -521,7 +733,7 @@ class FeedbackLoop:
         names = labeled.feature_names or [c for c in frame.columns if c.startswith("x")]
         champion = self.model(self.champion_version)
         challenger = self.model(int(version))
-        gate = validate(champion, challenger, frame[names], frame["label"].to_numpy(), **self._gate_options())
+        gate = validate(champion, challenger, self._model_input(frame), frame["label"].to_numpy(), **self._gate_options())
         self.audit.record_validation(gate, model_version=int(version))
         return gate
 
@@ -550,17 +762,75 @@ class FeedbackLoop:
             frame = frame[frame["id"].astype(str).isin(holdout)]
             names = labeled.feature_names or [c for c in frame.columns if c.startswith("x")]
             if len(frame):
-                metric = score(self.model(int(version)), frame[names], frame["label"].to_numpy(), self._state.get("metric_name"))
+                metric = score(self.model(int(version)), self._model_input(frame), frame["label"].to_numpy(), self._state.get("metric_name"))
         self._promote(int(version), reason=reason, metric=metric)
         self._save_state()
 
-    def _retrain(self, reasons: list[str]) -> dict:
-        trained = self.train_challenger(reasons)
-        if trained["challenger"] is None:
-            return {"action": "none", "note": trained["note"]}
-        version = trained["challenger"]
-        gate = self.validate_challenger(version)
-        out = {"challenger": version, "validation": gate.to_dict(), "training_window": trained["training_window"]}
+    def _retrain(self, reasons: list[str], since_change: Optional[int]) -> dict:
+        """One training attempt: candidates on the pool, the best judged on the newest rows.
+
+        A rejected challenger is not registered (the audit log keeps the decision); a passing
+        one is registered and promoted (or shadowed).
+        """
+        from .validation import validate
+
+        frame, names = self._labeled_in_time_order()
+        if len(frame) < self.policy.min_labels:
+            return {"action": "none", "note": f"only {len(frame)} labelled rows; the policy needs {self.policy.min_labels}"}
+        if self.policy.validation_rows is None:
+            trained = self.train_challenger(reasons)  # the legacy split: holdout inside the window
+            if trained["challenger"] is None:
+                return {"action": "none", "note": trained["note"]}
+            return self._decide(trained["challenger"], self.validate_challenger(trained["challenger"]), reasons,
+                                trained["training_window"])
+        self._state["labels_at_attempt"] = int(self.store.counts().get("labeled", 0))
+        pool, holdout = self._holdout_split(len(frame), pd.to_datetime(frame["timestamp"]).to_numpy())
+        fitted = self._fit_candidates(frame, names, pool, holdout, since_change)
+        if "model" not in fitted:
+            return {"action": "none", "note": fitted["note"]}
+        champion_version = self.champion_version
+        champion = self.model(champion_version)
+        X_hold, y_hold = self._model_input(frame.iloc[holdout]), frame["label"].to_numpy()[holdout]
+        gate = validate(champion, fitted["model"], X_hold, y_hold, **self._gate_options())
+        window = self._window_record(frame, fitted)
+        gate_record = gate.to_dict()
+        self.audit.record("training", model_version=None, reasons=list(reasons),
+                          inputs={"training_window": window, "n_train": int(len(fitted["rows"])),
+                                  "n_holdout": int(len(holdout)), "candidates": fitted["candidates"]})
+        out = {"challenger": None, "validation": gate_record, "training_window": window,
+               "candidates": fitted["candidates"]}
+        if not gate.passed:
+            self.audit.record("validation", model_version=None, reasons=list(gate.reasons), passed=False,
+                              metrics=gate_record.get("metrics"), settings=gate_record.get("settings"),
+                              rules=gate_record.get("rules"), note="rejected challenger not registered")
+            out["action"] = "rejected"
+            out["reasons_rejected"] = list(gate.reasons)
+            return out
+        model, rows = fitted["model"], fitted["rows"]
+        if self.policy.refit_with_holdout:
+            rows = np.concatenate([fitted["rows"], holdout])
+            weights = np.concatenate([fitted["weights"], frame["weight"].to_numpy(dtype=np.float64)[holdout]])
+            model = self.policy.retrain(champion, self._model_input(frame.iloc[rows]), frame["label"].to_numpy()[rows], weights)
+            window = self._window_record(frame, {**fitted, "rows": rows})
+        version = self.registry.register(
+            model, metrics={gate.metrics["metric"]: gate.metrics["challenger"]}, data_window=window,
+            parent=champion_version,
+            tags={"reasons": list(reasons), "retrain": getattr(self.policy.retrain, "name", "custom"),
+                  "window": fitted["window"], "refit_with_holdout": bool(self.policy.refit_with_holdout)},
+        )
+        self.audit.record_validation(gate, model_version=version)
+        out["challenger"] = int(version)
+        out["training_window"] = window
+        if self.policy.shadow:
+            self._state["shadow"] = {"version": version, "since": str(_now())}
+            out["action"] = "shadowing"
+            return out
+        self._promote(version, reason="; ".join(reasons), metric=float(gate.metrics["challenger"]))
+        out["action"] = "promoted"
+        return out
+
+    def _decide(self, version: int, gate: Any, reasons: list[str], window: dict) -> dict:
+        out = {"challenger": version, "validation": gate.to_dict(), "training_window": window}
         if not gate.passed:
             out["action"] = "rejected"
             out["reasons_rejected"] = list(gate.reasons)
@@ -577,7 +847,7 @@ class FeedbackLoop:
         self.registry.promote(version, reason=reason)
         self._state.update(
             baseline=metric, trained_at=str(_now()), detector=None, error_cursor=None, shadow=None,
-            labels_at_training=int(self.store.counts().get("labeled", 0)),
+            change_detected=False, labels_at_training=int(self.store.counts().get("labeled", 0)),
         )
 
     def _evaluate_shadow(self, shadow: dict) -> dict:
@@ -598,10 +868,10 @@ class FeedbackLoop:
         names = labeled.feature_names or [c for c in frame.columns if c.startswith("x")]
         champion = self.model(self.champion_version)
         challenger = self.model(version)
-        gate = validate(champion, challenger, frame[names], frame["label"].to_numpy(), **self._gate_options())
+        gate = validate(champion, challenger, self._model_input(frame), frame["label"].to_numpy(), **self._gate_options())
         self.audit.record_validation(gate, model_version=version)
         if gate.passed:
-            metric = score(challenger, frame[names], frame["label"].to_numpy(), self._state.get("metric_name"))
+            metric = score(challenger, self._model_input(frame), frame["label"].to_numpy(), self._state.get("metric_name"))
             self._promote(version, reason="passed the gate in shadow mode", metric=metric)
             return {"action": "promoted", "challenger": version, "validation": gate.to_dict(),
                     "n_shadow_labels": int(len(frame))}

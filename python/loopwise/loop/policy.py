@@ -21,7 +21,9 @@ __all__ = [
     "ScheduleTrigger",
     "LabelCountTrigger",
     "DetectorTrigger",
+    "RefreshTrigger",
     "SlidingWindow",
+    "AdaptiveWindow",
     "Reservoir",
     "TimeDecay",
     "Refit",
@@ -40,6 +42,7 @@ class _StatusLike(Protocol):
     new_labels: int
     since_training: Optional[pd.Timedelta]
     detector_alarm: bool
+    labels_since_attempt: int
 
 
 # ----------------------------------------------------------------------------- triggers
@@ -143,6 +146,34 @@ class DetectorTrigger:
         return None
 
 
+@dataclass
+class RefreshTrigger:
+    """Fire when at least ``every`` labels arrived since the last training attempt.
+
+    The cheap periodic refresh between alarms: a fresh challenger is trained and must still
+    pass the gate, so a refresh that does not pay is rejected and costs one fit. Unlike
+    :class:`LabelCountTrigger` (labels since the champion was trained), it counts from the
+    last attempt, so after a rejection the loop tries again once ``every`` more labels came.
+
+    Examples
+    --------
+    >>> RefreshTrigger(every=500).every
+    500
+    """
+
+    every: int = 500
+    name: str = "refresh"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.every, bool) or not isinstance(self.every, (int, np.integer)) or self.every < 1:
+            raise ValueError(f"every must be a positive number of labels, got {self.every!r}")
+
+    def __call__(self, status: _StatusLike) -> Optional[str]:
+        if status.labels_since_attempt >= self.every:
+            return f"{status.labels_since_attempt} new labels since the last training attempt (refresh every {self.every})"
+        return None
+
+
 # ------------------------------------------------------------------------ data selection
 @dataclass
 class SlidingWindow:
@@ -165,6 +196,70 @@ class SlidingWindow:
             keep = pd.to_datetime(timestamps[chosen]) >= newest - pd.Timedelta(self.duration)
             chosen = chosen[np.asarray(keep)]
         return chosen, np.ones(len(chosen))
+
+
+@dataclass
+class AdaptiveWindow:
+    """Several candidate windows of the newest rows; the loop keeps the one that validates best.
+
+    One window size cannot suit every stream: a stable concept wants many rows, a concept that
+    moves wants few, and right after an abrupt change only the rows since the change are of
+    the new concept. So the loop trains one challenger per candidate — the newest ``n`` rows
+    for each ``n`` in ``sizes`` and, after the error-stream detector signalled a change, the
+    rows since its estimated cut point (at least ``min_rows``) — and takes the one with the
+    best score on the newest labels, which none of them trained on.
+
+    Parameters
+    ----------
+    sizes : tuple of int
+        Window lengths in rows (newest rows first).
+    min_rows : int
+        Fewest rows a candidate is trained on; the since-change window is widened to it.
+
+    Examples
+    --------
+    >>> stamps = np.arange(10).astype("datetime64[s]")
+    >>> [(name, rows.tolist()) for name, rows, _ in AdaptiveWindow(sizes=(3, 6), min_rows=2).candidates(stamps, 4)]
+    [('since_change', [6, 7, 8, 9]), ('newest_3', [7, 8, 9]), ('newest_6', [4, 5, 6, 7, 8, 9])]
+    """
+
+    sizes: tuple = (1000, 4000)
+    min_rows: int = 200
+
+    def __post_init__(self) -> None:
+        sizes = tuple(self.sizes)
+        if not sizes or any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1 for n in sizes):
+            raise ValueError(f"sizes must be positive row counts, got {self.sizes!r}")
+        self.sizes = tuple(sorted(int(n) for n in sizes))
+        if isinstance(self.min_rows, bool) or not isinstance(self.min_rows, (int, np.integer)) or self.min_rows < 1:
+            raise ValueError(f"min_rows must be a positive number of rows, got {self.min_rows!r}")
+
+    def candidates(self, timestamps: np.ndarray, since_change: Optional[int] = None,
+                   random_state: int = 0) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """``(name, row positions, weights)`` per candidate window, oldest row first.
+
+        Windows that would hold the same rows as a smaller one are left out.
+        """
+        order = np.argsort(timestamps, kind="stable")
+        n = len(order)
+        lengths: list[tuple[str, int]] = []
+        if since_change is not None:
+            lengths.append(("since_change", min(n, max(int(since_change), self.min_rows))))
+        for size in self.sizes:
+            lengths.append((f"newest_{size}", min(n, size)))
+        out, seen = [], set()
+        for name, length in lengths:
+            if length in seen or length < 1:
+                continue
+            seen.add(length)
+            chosen = order[n - length:]
+            out.append((name, chosen, np.ones(length)))
+        return out
+
+    def select(self, timestamps: np.ndarray, random_state: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """The largest window (what a single-window caller gets)."""
+        _, chosen, weights = self.candidates(timestamps)[-1]
+        return chosen, weights
 
 
 @dataclass
@@ -310,29 +405,46 @@ class RefreshLeaves:
 
 # -------------------------------------------------------------------------------- policy
 def _default_triggers() -> list:
-    return [DriftTrigger(), PerformanceTrigger(), DetectorTrigger()]
+    return [DetectorTrigger(), PerformanceTrigger(), DriftTrigger(), RefreshTrigger()]
 
 
 @dataclass
 class Policy:
     """What the loop does each step.
 
+    The defaults are the loop that wins on drifting streams it was never tuned on
+    (``benchmarks/loop.py``): try a fresh challenger every 500 labels and on every alarm,
+    train candidates on several windows (and on the rows since a detected change), judge them
+    on the newest labels none of them saw, and ship the winning recipe refitted on those labels
+    too, so the promoted model is as fresh as the labels.
+
     Parameters
     ----------
     triggers : list of callables
         Each takes the current status and returns a reason string or None; any reason
-        starts a retraining.
-    selection : SlidingWindow, Reservoir or TimeDecay
-        Which labelled rows to train on, with weights.
+        starts a training attempt.
+    selection : AdaptiveWindow, SlidingWindow, Reservoir or TimeDecay
+        Which labelled rows to train on, with weights. ``AdaptiveWindow`` offers several
+        candidate windows; the others one.
     retrain : Refit, Incremental or RefreshLeaves
         How to produce the challenger.
+    validation_rows : int or None
+        The newest this many labelled rows are held out from training and judge the
+        challengers against the champion. ``None``: hold out the newest
+        ``validation_fraction`` of the selected window instead.
     validation_fraction : float
-        Newest share of the selected rows held out for the champion/challenger gate.
+        Used when ``validation_rows`` is None.
     min_labels : int
         Fewest labelled rows needed before retraining is attempted.
+    refit_with_holdout : bool
+        After a challenger passed the gate, train its recipe (retrainer and window) again
+        with the held-out rows included and promote that model: the gate judged the recipe on
+        rows it had not seen, and the promoted model then also knows the newest labels.
+        False promotes exactly the model the gate judged.
     gate : dict
         Keyword arguments for :func:`loopwise.loop.validate` (``min_gain``, ``alpha``,
-        ``max_churn``, ``slices``, ``sensitive``, ``max_fairness_gap`` ...).
+        ``max_churn``, ``slices``, ``sensitive``, ``max_fairness_gap`` ...) over the loop's
+        defaults.
     shadow : bool
         Run a passing challenger in shadow mode first and promote it only after it passes the
         gate again on labels that arrive while it shadows.
@@ -340,17 +452,32 @@ class Policy:
     Examples
     --------
     >>> policy = Policy(triggers=[LabelCountTrigger(n=500)], selection=SlidingWindow(2000))
-    >>> policy.validation_fraction
-    0.25
+    >>> policy.validation_rows
+    500
     """
 
     triggers: Sequence[Callable[[Any], Optional[str]]] = field(default_factory=_default_triggers)
-    selection: Any = field(default_factory=SlidingWindow)
+    selection: Any = field(default_factory=AdaptiveWindow)
     retrain: Any = field(default_factory=Refit)
+    validation_rows: Optional[int] = 500
     validation_fraction: float = 0.25
     min_labels: int = 200
+    refit_with_holdout: bool = True
     gate: dict = field(default_factory=dict)
     shadow: bool = False
+
+    def __post_init__(self) -> None:
+        if self.validation_rows is not None and (
+            isinstance(self.validation_rows, bool) or not isinstance(self.validation_rows, (int, np.integer))
+            or self.validation_rows < 1
+        ):
+            raise ValueError(f"validation_rows must be a positive number of rows or None, got {self.validation_rows!r}")
+        if not 0.0 < float(self.validation_fraction) < 1.0:
+            raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
+        if isinstance(self.min_labels, bool) or not isinstance(self.min_labels, (int, np.integer)) or self.min_labels < 1:
+            raise ValueError(f"min_labels must be a positive number of rows, got {self.min_labels!r}")
+        if not isinstance(self.gate, dict):
+            raise TypeError(f"gate must be a dict of validate() options, got {type(self.gate).__name__}")
 
     def reasons(self, status: Any) -> list[str]:
         """Reasons to retrain now (empty when no trigger fires)."""
@@ -360,3 +487,19 @@ class Policy:
             if reason:
                 found.append(reason)
         return found
+
+    def windows(self, timestamps: np.ndarray, since_change: Optional[int], random_state: int = 0
+                ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """Candidate training windows ``(name, positions, weights)`` from the selection.
+
+        Examples
+        --------
+        >>> stamps = np.arange(5).astype("datetime64[s]")
+        >>> [name for name, _, _ in Policy(selection=SlidingWindow(3)).windows(stamps, None)]
+        ['sliding_window']
+        """
+        if callable(getattr(self.selection, "candidates", None)):
+            return list(self.selection.candidates(timestamps, since_change, random_state))
+        chosen, weights = self.selection.select(timestamps, random_state)
+        name = "".join("_" + c.lower() if c.isupper() else c for c in type(self.selection).__name__).lstrip("_")
+        return [(name, np.asarray(chosen), np.asarray(weights, dtype=np.float64))]

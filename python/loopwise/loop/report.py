@@ -3,6 +3,8 @@ what explains the champion, and every decision with its reasons."""
 
 from __future__ import annotations
 
+from .._atomic import write_bytes_atomic
+
 import base64
 import html
 import io
@@ -183,8 +185,5 @@ def write_report(loop: Any, path: Union[str, os.PathLike], *, status: Any) -> st
     if versions is not None and len(versions):
         parts.append(versions.to_html(index=False))
     parts.append("</body></html>")
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write("\n".join(parts))
-    os.replace(temporary, path)
+    write_bytes_atomic(path, "\n".join(parts).encode("utf-8"))
     return path

@@ -40,10 +40,15 @@ class Status:
         Label-free accuracy estimate (CBPE) from the champion's probabilities; it assumes the
         model stays calibrated, which concept drift breaks.
     new_labels : int
-        Labels that arrived since the last training.
+        Labels that arrived since the champion was trained.
+    labels_since_attempt : int
+        Labels that arrived since the last training attempt (promoted or not).
     since_training : pandas.Timedelta or None
     detector_alarm : bool
-        The streaming detector over the error stream signalled a change.
+        The streaming detector over the error stream signalled a change at this check.
+    rows_since_change : int or None
+        After the detector signalled a change (and until a challenger is promoted): the
+        champion's labelled rows since the estimated change point.
     alerts : list of str
         Every finding in words.
 
@@ -69,8 +74,10 @@ class Status:
     fairness_gaps: dict = field(default_factory=dict)
     estimated_metric: Optional[float] = None
     new_labels: int = 0
+    labels_since_attempt: int = 0
     since_training: Optional[pd.Timedelta] = None
     detector_alarm: bool = False
+    rows_since_change: Optional[int] = None
     alerts: list = field(default_factory=list)
     drift_table: Optional[pd.DataFrame] = field(default=None, repr=False)
 

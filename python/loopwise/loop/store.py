@@ -650,6 +650,7 @@ class FeedbackStore:
         source: str = "ground_truth",
         confidence: Any = None,
         timestamp: Any = None,
+        unknown: str = "ignore",
     ) -> dict:
         """Join labels (delayed ground truth, human corrections, weak labels) to logged ids.
 
@@ -663,6 +664,9 @@ class FeedbackStore:
             weak. A later label from the same source replaces the earlier one.
         confidence : float or array-like of floats in [0, 1], optional
             Becomes the row's training weight (1.0 when omitted).
+        unknown : {"ignore", "raise"}
+            Ids that were never logged: reported in ``unknown_ids`` ("ignore"), or a
+            ``ValueError`` that stores nothing of the batch ("raise").
         timestamp : time or sequence of times, optional
             When the label arrived; now by default.
 
@@ -711,6 +715,8 @@ class FeedbackStore:
         rank = _RANK[source]
         window = None if self.join_window is None else int(self.join_window.value)
 
+        if unknown not in ("ignore", "raise"):
+            raise ValueError(f"unknown must be 'ignore' or 'raise', got {unknown!r}")
         def body(connection: Any) -> dict:
             prediction_kind = connection.execute("SELECT value FROM meta WHERE key = 'prediction_kind'").fetchone()
             if prediction_kind is not None:
@@ -748,10 +754,16 @@ class FeedbackStore:
             )
             stored_rows = connection.total_changes - before
             unknown: list = []
+            unknown_ids: list = []
             if stored_rows + len(late) < n:  # only then can some ids be unknown: find which
-                unknown = [r[0] for r in connection.execute(
+                unknown_ids = [r[0] for r in connection.execute(
                     "SELECT b.id FROM batch_labels b LEFT JOIN predictions p ON p.id = b.id WHERE p.id IS NULL")]
-            return {"n_labeled": int(stored_rows), "n_replaced": int(replaced), "unknown_ids": unknown, "late_ids": late}
+            if unknown_ids and unknown == "raise":  # raising inside the transaction rolls the batch back
+                shown = ", ".join(repr(i) for i in unknown_ids[:5]) + (" ..." if len(unknown_ids) > 5 else "")
+                raise ValueError(f"{len(unknown_ids)} of {n} ids were never logged ({shown}); nothing was stored. "
+                                 "Pass unknown='ignore' to store the others")
+            return {"n_labeled": int(stored_rows), "n_replaced": int(replaced), "unknown_ids": unknown_ids,
+                    "late_ids": late}
 
         return self._db.transaction(body)
 
