@@ -5,9 +5,12 @@ with a key that already completed returns the stored result and does nothing. "N
 do" is a result (``{"skip": True, ...}``) that a DAG can turn into a skip with
 ``AirflowSkipException``; bad input raises ``ValueError`` with a clear message.
 
-A policy holds Python callables (the training function), so it is not stored in the loop's
-directory: define it in the DAG file and pass it as ``policy=`` to each task (the default is
-``loopwise.loop.policy.Policy()``).
+Every task runs the policy the loop was created with: the loop keeps its configuration
+(policy, slices, sensitive columns, monitor size, seed) in ``loop.json`` in its directory,
+and custom callables in it (a ``train_fn``, a trigger) are saved by import path
+(``"package.module:function"``). Pass ``policy=`` only to a loop whose policy could not be
+saved (a callable defined in the DAG file itself); a policy that contradicts the saved one
+raises.
 
 Examples
 --------

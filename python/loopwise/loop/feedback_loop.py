@@ -35,6 +35,8 @@ _STATE_FILE = "state.json"
 # ADWIN's confidence for the loop's error stream: more sensitive than ADWIN's own default
 # (0.002) because a false alarm here costs only a challenger that must still pass the gate.
 _DETECTOR_DELTA = 0.01
+# Fewest held-out rows a gate judges on right after a detected change.
+_MIN_HOLDOUT = 100
 _REFERENCE_FILE = "reference.parquet"
 
 
@@ -621,11 +623,20 @@ class FeedbackLoop:
         order = np.argsort(pd.to_datetime(frame["timestamp"]).to_numpy(), kind="stable")
         return frame.iloc[order].reset_index(drop=True), names
 
-    def _holdout_split(self, n: int, timestamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Positions (in time order) of the training pool and of the newest rows held out."""
+    def _holdout_split(self, n: int, since_change: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
+        """Positions (in time order) of the training pool and of the newest rows held out.
+
+        Right after a detected change few rows of the new concept exist; holding all of them
+        out would leave none to learn it from, so the holdout then shrinks to half the rows
+        since the change (at least ``_MIN_HOLDOUT``): the gate still judges on unseen rows
+        of the new concept, and the since-change candidate trains on the other half.
+        """
         if self.policy.validation_rows is None:
             return np.arange(n), np.zeros(0, dtype=np.int64)
-        n_holdout = min(int(self.policy.validation_rows), n // 2)
+        n_holdout = int(self.policy.validation_rows)
+        if since_change is not None and since_change < 2 * n_holdout:
+            n_holdout = max(_MIN_HOLDOUT, int(since_change) // 2)
+        n_holdout = min(n_holdout, n // 2)
         return np.arange(n - n_holdout), np.arange(n - n_holdout, n)
 
     def _fit_candidates(self, frame: pd.DataFrame, names: list[str], pool: np.ndarray, holdout: np.ndarray,
@@ -684,12 +695,13 @@ class FeedbackLoop:
         if len(frame) < self.policy.min_labels:
             return {"challenger": None, "note": f"only {len(frame)} labelled rows; the policy needs {self.policy.min_labels}"}
         self._state["labels_at_attempt"] = int(self.store.counts().get("labeled", 0))
-        pool, holdout = self._holdout_split(len(frame), pd.to_datetime(frame["timestamp"]).to_numpy())
+        since_change = self._rows_since_change()
+        pool, holdout = self._holdout_split(len(frame), since_change)
         if not len(holdout):
             chosen, _ = self.policy.selection.select(pd.to_datetime(frame["timestamp"]).to_numpy(), self.random_state)
             train, valid = time_split(pd.to_datetime(frame["timestamp"]).to_numpy()[chosen], self.policy.validation_fraction)
             pool, holdout = np.asarray(chosen)[train], np.asarray(chosen)[valid]
-        fitted = self._fit_candidates(frame, names, pool, holdout, self._rows_since_change())
+        fitted = self._fit_candidates(frame, names, pool, holdout, since_change)
         if "model" not in fitted:
             return {"challenger": None, "note": fitted["note"]}
         window = self._window_record(frame, fitted)
@@ -784,7 +796,7 @@ class FeedbackLoop:
             return self._decide(trained["challenger"], self.validate_challenger(trained["challenger"]), reasons,
                                 trained["training_window"])
         self._state["labels_at_attempt"] = int(self.store.counts().get("labeled", 0))
-        pool, holdout = self._holdout_split(len(frame), pd.to_datetime(frame["timestamp"]).to_numpy())
+        pool, holdout = self._holdout_split(len(frame), since_change)
         fitted = self._fit_candidates(frame, names, pool, holdout, since_change)
         if "model" not in fitted:
             return {"action": "none", "note": fitted["note"]}
