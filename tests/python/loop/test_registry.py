@@ -14,7 +14,7 @@ from sklearn.ensemble import GradientBoostingClassifier, RandomForestRegressor
 from sklearn.linear_model import LogisticRegression
 
 from loopwise.loop import AuditLog, ModelRegistry, RegistryLookupError, UntrustedModelError, validate
-from loopwise.loop.registry import _decode_arrays, _encode_arrays
+from loopwise.loop._model_formats import _decode_arrays, _encode_arrays
 from loopwise.models import TreeEnsemble
 
 
@@ -53,10 +53,8 @@ def test_round_trips_are_bit_identical(registry, data):
     table = registry.versions()
     assert table["format"].tolist() == ["skops", "skops", "loopwise-json"]
     np.testing.assert_array_equal(registry.load(1).predict_proba(X), logistic.predict_proba(X))
-    # skops does not trust sklearn's compiled Tree type by default: loading needs the caller's word.
-    with pytest.raises(UntrustedModelError, match="sklearn.tree._tree.Tree"):
-        registry.load(2)
-    np.testing.assert_array_equal(registry.load(2, trusted=True).predict_proba(X), boosted.predict_proba(X))
+    # skops alone does not trust sklearn's compiled Tree type; loopwise's allowlist does.
+    np.testing.assert_array_equal(registry.load(2).predict_proba(X), boosted.predict_proba(X))
     restored = registry.load(3)
     assert isinstance(restored, TreeEnsemble)
     np.testing.assert_array_equal(restored.predict(X), ensemble.predict(X))
