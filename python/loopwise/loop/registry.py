@@ -364,6 +364,251 @@ class ModelRegistry:
             "aliases": [aliases.get(v, []) for v in columns[0]],
         })
 
+    # ------------------------------------------------------------------ candidates
+    def add_candidate(self, model: Any, *, tags: Optional[dict] = None, metrics: Optional[dict] = None,
+                      data_window: Optional[dict] = None, parent: Optional[int] = None) -> str:
+        """Keep a challenger durably until validation decides: returns its candidate id.
+
+        A candidate is not a version: it gets no number, no alias can point at it, and it is
+        removed by :meth:`discard_candidate` (rejected), :meth:`register_candidate` (accepted:
+        it becomes an immutable version) or :meth:`clean_candidates` (expired). So rejected
+        challengers never pile up among the versions.
+
+        Parameters
+        ----------
+        model : object
+            Saved in the same formats as :meth:`register`.
+        tags, metrics, data_window : dict, optional
+            JSON-like metadata, carried over to the version when registered.
+        parent : int, optional
+            The version it was derived from (must exist).
+
+        Returns
+        -------
+        str
+            The candidate id (32 hex characters).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sklearn.dummy import DummyRegressor
+        >>> registry = ModelRegistry(tempfile.mkdtemp())
+        >>> cid = registry.add_candidate(DummyRegressor().fit([[0.0]], [1.0]), metrics={"rmse": 0.1})
+        >>> registry.candidates()["candidate"].tolist() == [cid], registry.versions().empty
+        (True, True)
+        >>> registry.close()
+        """
+        if model is None:
+            raise TypeError("model must be an estimator, got None")
+        documents = _json_documents(metrics=metrics, tags=tags, data_window=data_window)
+        parent = self._check_parent(parent)
+        file_format, payload = serialise(model)
+        metadata = {"format": file_format, "class": class_path(model), "parent": parent,
+                    **{name: json.loads(text) for name, text in documents.items()}}
+        return self._candidates.add(payload, EXTENSIONS[file_format], metadata,
+                                    after_file_written=lambda path: _after_candidate_file_written(path))
+
+    def candidate_info(self, candidate_id: str) -> dict:
+        """Metadata of one candidate (format, class, metrics, tags, parent, data window, created).
+
+        Raises
+        ------
+        RegistryLookupError
+            For an unknown (or already registered/discarded) candidate.
+
+        Examples
+        --------
+        >>> # registry.candidate_info(cid)["metrics"]
+        """
+        meta = dict(self._candidates.metadata(check_candidate_id(candidate_id)))
+        meta["created"] = pd.Timestamp(meta["created"], unit="ns", tz="UTC")
+        return meta
+
+    def load_candidate(self, candidate_id: str, *, trusted: bool = False) -> Any:
+        """Load a candidate's model (same trust rules as :meth:`load`).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sklearn.dummy import DummyRegressor
+        >>> registry = ModelRegistry(tempfile.mkdtemp())
+        >>> cid = registry.add_candidate(DummyRegressor().fit([[0.0]], [4.0]))
+        >>> registry.load_candidate(cid).predict([[1.0]]).tolist()
+        [4.0]
+        >>> registry.close()
+        """
+        self._check_trusted(trusted)
+        meta, payload = self._candidates.read(check_candidate_id(candidate_id))
+        return deserialise(meta["format"], payload, trusted=bool(trusted), what=f"candidate {candidate_id}",
+                           class_name=meta.get("class", ""))
+
+    def candidates(self) -> pd.DataFrame:
+        """The candidates awaiting a decision, oldest first.
+
+        Returns
+        -------
+        DataFrame
+            ``candidate``, ``created``, ``format``, ``class``, ``metrics``, ``tags``, ``parent``,
+            ``data_window``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> list(ModelRegistry(tempfile.mkdtemp()).candidates().columns)[:3]
+        ['candidate', 'created', 'format']
+        """
+        registered = self._registered_candidates()
+        rows = [m for m in self._candidates.all() if m.get("candidate") not in registered]
+        return pd.DataFrame({
+            "candidate": np.array([m["candidate"] for m in rows], dtype=object),
+            "created": pd.to_datetime(np.array([m["created"] for m in rows], dtype=np.int64), unit="ns", utc=True),
+            "format": np.array([m.get("format") for m in rows], dtype=object),
+            "class": np.array([m.get("class") for m in rows], dtype=object),
+            "metrics": [m.get("metrics", {}) for m in rows],
+            "tags": [m.get("tags", {}) for m in rows],
+            "parent": pd.array([m.get("parent") for m in rows], dtype="Int64"),
+            "data_window": [m.get("data_window", {}) for m in rows],
+        }, columns=_CANDIDATE_COLUMNS)
+
+    def _registered_candidates(self, candidate_id: Optional[str] = None) -> dict:
+        if candidate_id is None:
+            rows = self._db.query("SELECT candidate, version FROM registered_candidates")
+        else:
+            rows = self._db.query("SELECT candidate, version FROM registered_candidates WHERE candidate = ?",
+                                  (candidate_id,))
+        return {candidate: int(version) for candidate, version in rows}
+
+    def discard_candidate(self, candidate_id: str, reason: str) -> None:
+        """Remove a rejected candidate, recording why in the audit log (kind ``discard_candidate``).
+
+        Parameters
+        ----------
+        candidate_id : str
+        reason : str
+            Why it was rejected (e.g. the failed gate's reasons).
+
+        Raises
+        ------
+        RegistryLookupError
+            For an unknown (or already removed) candidate.
+        ValueError
+            When the candidate was already registered as a version (versions are immutable).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sklearn.dummy import DummyRegressor
+        >>> registry = ModelRegistry(tempfile.mkdtemp())
+        >>> cid = registry.add_candidate(DummyRegressor())
+        >>> registry.discard_candidate(cid, "worse log loss than the champion")
+        >>> registry.candidates().empty, registry.audit.entries()["kind"].tolist()
+        (True, ['discard_candidate'])
+        >>> registry.close()
+        """
+        check_candidate_id(candidate_id)
+        self._check_reason(reason)
+        registered = self._registered_candidates(candidate_id)
+        if registered:
+            self._candidates.remove(candidate_id)  # a leftover of a register_candidate cut short
+            raise ValueError(f"candidate {candidate_id!r} was registered as version {registered[candidate_id]}; "
+                             "versions are immutable and cannot be discarded")
+        meta = self._candidates.metadata(candidate_id)
+        self._record_discard(meta, reason)
+        self._candidates.remove(candidate_id)
+
+    def _record_discard(self, meta: dict, reason: str) -> None:
+        # The decision is logged before the files go: a crash in between leaves a candidate
+        # whose discard is on record, and discarding it again is harmless.
+        self.audit.record("discard_candidate", reasons=[reason] if reason else [], metrics=meta.get("metrics"),
+                          inputs={"candidate": meta.get("candidate"), "format": meta.get("format"),
+                                  "class": meta.get("class"), "parent": meta.get("parent"),
+                                  "data_window": meta.get("data_window")})
+
+    def register_candidate(self, candidate_id: str, *, metrics: Optional[dict] = None, tags: Optional[dict] = None,
+                           reason: str = "") -> int:
+        """Turn a candidate into an immutable version; returns the version number.
+
+        The model file is copied byte for byte (no re-serialisation). ``metrics`` and ``tags``
+        are merged over the candidate's (e.g. add the validation's numbers). Registering the
+        same candidate again, after a crash or from another process, returns the same version.
+
+        Parameters
+        ----------
+        candidate_id : str
+        metrics, tags : dict, optional
+            Merged over the candidate's own.
+        reason : str
+            Kept in the ``register`` audit entry.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sklearn.dummy import DummyRegressor
+        >>> registry = ModelRegistry(tempfile.mkdtemp())
+        >>> cid = registry.add_candidate(DummyRegressor().fit([[0.0]], [2.0]), metrics={"rmse": 0.3})
+        >>> version = registry.register_candidate(cid, metrics={"gate": "passed"}, reason="validated")
+        >>> registry.promote(version), registry.info(version)["metrics"], registry.candidates().empty
+        (1, {'rmse': 0.3, 'gate': 'passed'}, True)
+        >>> registry.close()
+        """
+        check_candidate_id(candidate_id)
+        self._check_reason(reason)
+        documents = _json_documents(metrics=metrics, tags=tags)  # validates the types
+        done = self._registered_candidates(candidate_id)
+        if done:
+            self._candidates.remove(candidate_id)
+            return done[candidate_id]
+        meta, payload = self._candidates.read(candidate_id)
+        merged = {"metrics": {**meta.get("metrics", {}), **json.loads(documents["metrics"])},
+                  "tags": {**meta.get("tags", {}), **json.loads(documents["tags"])},
+                  "data_window": meta.get("data_window", {})}
+        parent = meta.get("parent")
+        if parent is not None:
+            self._check_version(int(parent), "parent")
+        try:
+            version = self._store_version(meta["format"], payload, meta["class"],
+                                          _json_documents(**merged), parent, candidate=candidate_id, reason=reason)
+        except sqlite3.IntegrityError:  # another process registered it first
+            self.clean_orphans(min_age=0.0, candidates=False)
+            version = self._registered_candidates(candidate_id)[candidate_id]
+        self._candidates.remove(candidate_id)
+        return version
+
+    def clean_candidates(self, max_age_seconds: float) -> list[str]:
+        """Discard candidates older than ``max_age_seconds`` (audited) and crash leftovers.
+
+        Returns
+        -------
+        list of str
+            The ids of the discarded candidates.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sklearn.dummy import DummyRegressor
+        >>> registry = ModelRegistry(tempfile.mkdtemp())
+        >>> cid = registry.add_candidate(DummyRegressor())
+        >>> registry.clean_candidates(3600.0), registry.clean_candidates(0) == [cid]
+        ([], True)
+        >>> registry.close()
+        """
+        if (isinstance(max_age_seconds, bool) or not isinstance(max_age_seconds, (int, float, np.integer, np.floating))
+                or not max_age_seconds >= 0):
+            raise ValueError(f"max_age_seconds must be a number of seconds >= 0, got {max_age_seconds!r}")
+        registered = self._registered_candidates()
+        now = time.time_ns()
+        discarded = []
+        for meta in self._candidates.all():
+            candidate_id = meta["candidate"]
+            if candidate_id in registered:
+                self._candidates.remove(candidate_id)
+            elif now - int(meta.get("created", 0)) >= float(max_age_seconds) * 1e9:
+                self._record_discard(meta, f"expired: older than {max_age_seconds} s")
+                if self._candidates.remove(candidate_id):
+                    discarded.append(candidate_id)
+        self._candidates.clean_orphans(_ORPHAN_AGE)
+        return discarded
+
     # ------------------------------------------------------------------ aliases
     def _move(self, alias: str, version: Optional[int], *, action: str, reason: str, audit_kind: str) -> int:
         """Move ``alias`` in one transaction with its history row and audit entry."""
@@ -521,16 +766,16 @@ class ModelRegistry:
         }, columns=_HISTORY_COLUMNS)
 
     # ------------------------------------------------------------------ housekeeping
-    def clean_orphans(self, *, min_age: float = _ORPHAN_AGE) -> list[str]:
-        """Delete model files no version refers to (left by a crash before the index commit).
+    def clean_orphans(self, *, min_age: float = _ORPHAN_AGE, candidates: bool = True) -> list[str]:
+        """Delete model files no version (or candidate) refers to, left by a crash before the commit.
 
-        Files younger than ``min_age`` seconds are kept: they may belong to a ``register`` that
-        another process is finishing right now.
+        Files younger than ``min_age`` seconds are kept: they may belong to a ``register`` or
+        ``add_candidate`` that another process is finishing right now.
 
         Returns
         -------
         list of str
-            The removed file names.
+            The removed file names (``candidates/<name>`` for the candidates area).
 
         Examples
         --------
@@ -554,6 +799,8 @@ class ModelRegistry:
                 removed.append(name)
             except OSError:  # another process removed it first
                 continue
+        if candidates:
+            removed += [f"candidates/{name}" for name in self._candidates.clean_orphans(min_age)]
         return removed
 
     def close(self) -> None:
