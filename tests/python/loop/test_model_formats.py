@@ -108,6 +108,7 @@ def test_a_new_process_serves_common_models_without_trusted(tmp_path, frame):
     assert "Opaque" in out["opaque"] and "trusted=True" in out["opaque"]
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("make, target", [
     (lambda: tree.DecisionTreeClassifier(max_depth=4), "label"),
     (lambda: ensemble.RandomForestRegressor(n_estimators=4, max_depth=3), "number"),
