@@ -1,40 +1,34 @@
-"""``ModelRegistry``: immutable model versions, aliases with history, rollback, audit.
+"""``ModelRegistry``: immutable model versions, aliases with history, rollback, candidates, audit.
 
 Layout of a registry directory::
 
     index.db          SQLite index (WAL, synchronous=FULL): versions, aliases, alias history,
-                      and the audit log
+                      registered candidates and the audit log
     models/<uuid>.*   one file per version, never rewritten
+    candidates/       challengers awaiting validation (see ``add_candidate``): a model file and
+                      a small JSON metadata file each, removed when registered or discarded
 
 Crash safety. A version's file is written under a temporary name, fsynced, renamed to its
 final unique name and the directory fsynced; only then does the index row commit. A crash
 before the commit leaves an unreferenced file that no query ever sees and that
 :meth:`ModelRegistry.clean_orphans` removes later; never a row pointing to a missing file.
 Each row keeps the file's SHA-256, so a damaged file is refused when loaded. Version rows
-cannot be updated or deleted (SQLite triggers refuse it).
+cannot be updated or deleted (SQLite triggers refuse it). Candidates follow the same rules
+with their metadata file as the commit (:mod:`loopwise.loop._candidates`).
 
-File formats, chosen per model:
-
-``loopwise-json``
-    Objects of loopwise itself (``TreeEnsemble``, the online learners) that expose
-    ``to_dict()`` and ``from_dict()``: JSON with the class path; numpy arrays inside are kept
-    bit-exact as base64 with their dtype and shape. Only classes under ``loopwise.`` are
-    imported on load.
-``skops``
-    Other estimators (scikit-learn, ...) when ``skops`` is installed and can save them.
-    Loading types outside skops' trusted defaults requires ``trusted=True``.
-``pickle``
-    The fallback. Unpickling runs arbitrary code, so loading requires ``trusted=True``.
+File formats (:mod:`loopwise.loop._model_formats`): ``loopwise-json`` for loopwise's own
+models, ``skops`` for scikit-learn models, pipelines and the XGBoost/LightGBM wrappers, which
+load in any process without ``trusted=True`` when all their types are on loopwise's allowlist
+(:mod:`loopwise.loop._trusted_types`), and ``pickle`` as the fallback, which always needs
+``trusted=True``.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import importlib
 import json
 import os
-import pickle
+import sqlite3
 import time
 import uuid
 from typing import Any, Optional, Union
@@ -42,6 +36,10 @@ from typing import Any, Optional, Union
 import numpy as np
 import pandas as pd
 
+from ._atomic import write_atomic
+from ._candidates import CandidateArea, check_candidate_id
+from ._model_formats import EXTENSIONS, class_path, deserialise, serialise
+from ._registry_errors import RegistryLookupError, UntrustedModelError
 from ._sqlite import Database, execute_script, open_database
 from .audit import AuditLog, create_audit_table, jsonable
 
@@ -77,119 +75,38 @@ CREATE TABLE alias_history (
 )
 """
 
-_MIGRATIONS = [lambda connection: execute_script(connection, _SCHEMA), create_audit_table]
+# Which candidate became which version: the primary key makes registering a candidate
+# idempotent (a retry after a crash, or two processes at once, yield one version).
+_CANDIDATES_SCHEMA = """
+CREATE TABLE registered_candidates (
+    candidate TEXT PRIMARY KEY,
+    version INTEGER NOT NULL REFERENCES versions (version)
+)
+"""
+
+_MIGRATIONS = [lambda connection: execute_script(connection, _SCHEMA), create_audit_table,
+               lambda connection: execute_script(connection, _CANDIDATES_SCHEMA)]
 _HISTORY_COLUMNS = ["timestamp", "alias", "version", "previous", "reason", "action"]
-_EXTENSIONS = {"loopwise-json": "json", "skops": "skops", "pickle": "pkl"}
+_CANDIDATE_COLUMNS = ["candidate", "created", "format", "class", "metrics", "tags", "parent", "data_window"]
 _ORPHAN_AGE = 600.0  # seconds: younger unreferenced files may belong to a register() in flight
-
-
-class RegistryLookupError(KeyError, ValueError):
-    """An unknown version or alias (a KeyError and a ValueError, with a readable message)."""
-
-    def __str__(self) -> str:
-        return str(self.args[0]) if self.args else ""
-
-
-class UntrustedModelError(ValueError):
-    """Loading this model file would run code the caller has not declared trusted."""
-
-
-# ---------------------------------------------------------------------------- serialisation
-def _encode_arrays(value: Any) -> Any:
-    """``to_dict`` output -> JSON: arrays become base64 + dtype + shape (bit-exact)."""
-    if isinstance(value, np.ndarray):
-        if value.dtype == object:
-            return {"__list__": [_encode_arrays(v) for v in value.tolist()]}
-        array = np.ascontiguousarray(value)
-        return {"__ndarray__": base64.b64encode(array.tobytes()).decode("ascii"), "dtype": array.dtype.str,
-                "shape": list(array.shape)}
-    if isinstance(value, dict):
-        return {str(k): _encode_arrays(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_encode_arrays(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
-def _decode_arrays(value: Any) -> Any:
-    if isinstance(value, dict):
-        if "__ndarray__" in value and set(value) == {"__ndarray__", "dtype", "shape"}:
-            raw = base64.b64decode(value["__ndarray__"])
-            return np.frombuffer(raw, dtype=np.dtype(value["dtype"])).reshape(value["shape"]).copy()
-        if set(value) == {"__list__"}:
-            return np.array([_decode_arrays(v) for v in value["__list__"]], dtype=object)
-        return {k: _decode_arrays(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decode_arrays(v) for v in value]
-    return value
-
-
-def _class_path(model: Any) -> str:
-    return f"{type(model).__module__}:{type(model).__qualname__}"
-
-
-def _is_loopwise_serialisable(model: Any) -> bool:
-    module = type(model).__module__ or ""
-    return (module.startswith("loopwise.") and callable(getattr(model, "to_dict", None))
-            and callable(getattr(type(model), "from_dict", None)))
-
-
-def _serialise(model: Any) -> tuple[str, bytes]:
-    """Pick the safest format that can hold ``model``; returns (format, file bytes)."""
-    if _is_loopwise_serialisable(model):
-        document = {"class": _class_path(model), "data": _encode_arrays(model.to_dict())}
-        return "loopwise-json", json.dumps(document, allow_nan=True, separators=(",", ":")).encode("utf-8")
-    try:
-        import skops.io as sio
-    except ImportError:  # skops is optional
-        sio = None
-    if sio is not None:
-        try:
-            return "skops", sio.dumps(model)
-        except Exception:  # noqa: BLE001 - skops cannot hold every object; pickle can
-            pass
-    try:
-        return "pickle", pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as error:  # noqa: BLE001
-        raise TypeError(f"model of type {type(model).__name__} cannot be saved: {error}") from error
-
-
-def _import_class(path: str) -> type:
-    module_name, _, qualname = path.partition(":")
-    if not (module_name == "loopwise" or module_name.startswith("loopwise.")):
-        raise ValueError(f"refusing to import {module_name!r} from a loopwise-json model file (only loopwise.*)")
-    obj: Any = importlib.import_module(module_name)
-    for part in qualname.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-def _fsync_directory(path: str) -> None:
-    try:
-        descriptor = os.open(path, os.O_RDONLY)
-    except OSError:  # some platforms cannot open directories; the rename is still atomic
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError:
-        pass
-    finally:
-        os.close(descriptor)
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    temporary = f"{path}.tmp-{os.getpid()}"
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    _fsync_directory(os.path.dirname(path))
 
 
 def _after_file_written(path: str) -> None:
     """Hook between writing a version's file and committing its index row (tests crash here)."""
+
+
+def _after_candidate_file_written(path: str) -> None:
+    """Hook between writing a candidate's model file and its metadata (tests crash here)."""
+
+
+def _json_documents(**values: Any) -> dict:
+    """Validate the optional dict arguments and dump each to a JSON string."""
+    documents = {}
+    for name, value in values.items():
+        if value is not None and not isinstance(value, dict):
+            raise TypeError(f"{name} must be a dict or None, got {type(value).__name__}")
+        documents[name] = json.dumps(jsonable(value or {}), allow_nan=False)
+    return documents
 
 
 # ---------------------------------------------------------------------------- the registry
@@ -227,6 +144,7 @@ class ModelRegistry:
             raise ValueError(f"path {self.path!r} is a file; a model registry needs a directory")
         self._models_dir = os.path.join(self.path, "models")
         os.makedirs(self._models_dir, exist_ok=True)
+        self._candidates = CandidateArea(os.path.join(self.path, "candidates"))
         self._db: Database = open_database(os.path.join(self.path, "index.db"), kind="registry",
                                            migrations=_MIGRATIONS)
         self.audit = AuditLog(self._db)
@@ -260,37 +178,45 @@ class ModelRegistry:
         """
         if model is None:
             raise TypeError("model must be an estimator, got None")
-        documents = {}
-        for name, value in (("metrics", metrics), ("tags", tags), ("data_window", data_window)):
-            if value is not None and not isinstance(value, dict):
-                raise TypeError(f"{name} must be a dict or None, got {type(value).__name__}")
-            documents[name] = json.dumps(jsonable(value or {}), allow_nan=False)
-        if parent is not None:
-            if isinstance(parent, bool) or not isinstance(parent, (int, np.integer)):
-                raise TypeError(f"parent must be an int version or None, got {type(parent).__name__}")
-            self._check_version(int(parent), "parent")
-        file_format, payload = _serialise(model)
-        name = f"{uuid.uuid4().hex}.{_EXTENSIONS[file_format]}"
+        documents = _json_documents(metrics=metrics, tags=tags, data_window=data_window)
+        parent = self._check_parent(parent)
+        file_format, payload = serialise(model)
+        return self._store_version(file_format, payload, class_path(model), documents, parent)
+
+    def _check_parent(self, parent: Any) -> Optional[int]:
+        if parent is None:
+            return None
+        if isinstance(parent, bool) or not isinstance(parent, (int, np.integer)):
+            raise TypeError(f"parent must be an int version or None, got {type(parent).__name__}")
+        self._check_version(int(parent), "parent")
+        return int(parent)
+
+    def _store_version(self, file_format: str, payload: bytes, model_class: str, documents: dict,
+                       parent: Optional[int], *, candidate: Optional[str] = None, reason: str = "") -> int:
+        """Write the file durably, then commit the version row, its audit entry and candidate link."""
+        name = f"{uuid.uuid4().hex}.{EXTENSIONS[file_format]}"
         target = os.path.join(self._models_dir, name)
-        _write_atomic(target, payload)
+        write_atomic(target, payload)
         _after_file_written(target)
         digest = hashlib.sha256(payload).hexdigest()
-        class_path = _class_path(model)
 
         def body(connection: Any) -> int:
             version = int(connection.execute("SELECT coalesce(max(version), 0) + 1 FROM versions").fetchone()[0])
             connection.execute(
                 "INSERT INTO versions (version, created, format, file, sha256, class_path, metrics, tags, parent, "
                 "data_window) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (version, int(pd.Timestamp.now(tz="UTC").value), file_format, f"models/{name}", digest, class_path,
-                 documents["metrics"], documents["tags"], None if parent is None else int(parent),
-                 documents["data_window"]),
+                (version, int(pd.Timestamp.now(tz="UTC").value), file_format, f"models/{name}", digest, model_class,
+                 documents["metrics"], documents["tags"], parent, documents["data_window"]),
             )
+            inputs = {"format": file_format, "class": model_class,
+                      "data_window": json.loads(documents["data_window"]), "parent": parent}
+            if candidate is not None:
+                connection.execute("INSERT INTO registered_candidates (candidate, version) VALUES (?, ?)",
+                                   (candidate, version))
+                inputs["candidate"] = candidate
             AuditLog._insert(connection, AuditLog._row(
-                "register", model_version=version, inputs={"format": file_format, "class": class_path,
-                                                            "data_window": json.loads(documents["data_window"]),
-                                                            "parent": parent},
-                metrics=json.loads(documents["metrics"])))
+                "register", model_version=version, inputs=inputs, metrics=json.loads(documents["metrics"]),
+                reasons=[reason] if reason else []))
             return version
 
         return int(self._db.transaction(body))
@@ -362,8 +288,9 @@ class ModelRegistry:
         ----------
         version_or_alias : int or str
         trusted : bool
-            Allow pickle files and skops files with types outside skops' safe defaults.
-            Never pass True for a registry you did not write.
+            Allow pickle files and skops files holding types outside skops' defaults and
+            loopwise's allowlist (scikit-learn models and pipelines, XGBoost/LightGBM
+            wrappers load without it). Never pass True for a registry you did not write.
 
         Raises
         ------
@@ -382,8 +309,7 @@ class ModelRegistry:
         [3.0]
         >>> registry.close()
         """
-        if not isinstance(trusted, (bool, np.bool_)):
-            raise TypeError(f"trusted must be a bool, got {type(trusted).__name__}")
+        self._check_trusted(trusted)
         meta = self.info(version_or_alias)
         version = meta["version"]
         path = os.path.join(self.path, meta["file"])
@@ -394,28 +320,13 @@ class ModelRegistry:
             raise ValueError(f"the file of version {version} ({path!r}) cannot be read: {error}") from error
         if hashlib.sha256(payload).hexdigest() != meta["sha256"]:
             raise ValueError(f"the file of version {version} ({path!r}) is corrupted (checksum mismatch)")
-        if meta["format"] == "loopwise-json":
-            document = json.loads(payload.decode("utf-8"))
-            cls = _import_class(document["class"])
-            return cls.from_dict(_decode_arrays(document["data"]))
-        if meta["format"] == "skops":
-            import skops.io as sio
+        return deserialise(meta["format"], payload, trusted=bool(trusted), what=f"version {version}",
+                           class_name=meta["class"])
 
-            untrusted = sio.get_untrusted_types(data=payload)
-            if untrusted and not trusted:
-                raise UntrustedModelError(
-                    f"version {version} contains types skops does not trust by default: {untrusted}; "
-                    "pass trusted=True only if you trust this registry"
-                )
-            return sio.loads(payload, trusted=untrusted or None)
-        if meta["format"] == "pickle":
-            if not trusted:
-                raise UntrustedModelError(
-                    f"version {version} ({meta['class']}) is stored as a pickle, and unpickling runs arbitrary "
-                    "code: pass trusted=True only if you trust this registry"
-                )
-            return pickle.loads(payload)
-        raise ValueError(f"version {version} has unknown file format {meta['format']!r}")
+    @staticmethod
+    def _check_trusted(trusted: Any) -> None:
+        if not isinstance(trusted, (bool, np.bool_)):
+            raise TypeError(f"trusted must be a bool, got {type(trusted).__name__}")
 
     def versions(self) -> pd.DataFrame:
         """All versions, oldest first.
@@ -452,6 +363,251 @@ class ModelRegistry:
             "data_window": [json.loads(w or "{}") for w in columns[7]],
             "aliases": [aliases.get(v, []) for v in columns[0]],
         })
+
+    # ------------------------------------------------------------------ candidates
+    def add_candidate(self, model: Any, *, tags: Optional[dict] = None, metrics: Optional[dict] = None,
+                      data_window: Optional[dict] = None, parent: Optional[int] = None) -> str:
+        """Keep a challenger durably until validation decides: returns its candidate id.
+
+        A candidate is not a version: it gets no number, no alias can point at it, and it is
+        removed by :meth:`discard_candidate` (rejected), :meth:`register_candidate` (accepted:
+        it becomes an immutable version) or :meth:`clean_candidates` (expired). So rejected
+        challengers never pile up among the versions.
+
+        Parameters
+        ----------
+        model : object
+            Saved in the same formats as :meth:`register`.
+        tags, metrics, data_window : dict, optional
+            JSON-like metadata, carried over to the version when registered.
+        parent : int, optional
+            The version it was derived from (must exist).
+
+        Returns
+        -------
+        str
+            The candidate id (32 hex characters).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sklearn.dummy import DummyRegressor
+        >>> registry = ModelRegistry(tempfile.mkdtemp())
+        >>> cid = registry.add_candidate(DummyRegressor().fit([[0.0]], [1.0]), metrics={"rmse": 0.1})
+        >>> registry.candidates()["candidate"].tolist() == [cid], registry.versions().empty
+        (True, True)
+        >>> registry.close()
+        """
+        if model is None:
+            raise TypeError("model must be an estimator, got None")
+        documents = _json_documents(metrics=metrics, tags=tags, data_window=data_window)
+        parent = self._check_parent(parent)
+        file_format, payload = serialise(model)
+        metadata = {"format": file_format, "class": class_path(model), "parent": parent,
+                    **{name: json.loads(text) for name, text in documents.items()}}
+        return self._candidates.add(payload, EXTENSIONS[file_format], metadata,
+                                    after_file_written=lambda path: _after_candidate_file_written(path))
+
+    def candidate_info(self, candidate_id: str) -> dict:
+        """Metadata of one candidate (format, class, metrics, tags, parent, data window, created).
+
+        Raises
+        ------
+        RegistryLookupError
+            For an unknown (or already registered/discarded) candidate.
+
+        Examples
+        --------
+        >>> # registry.candidate_info(cid)["metrics"]
+        """
+        meta = dict(self._candidates.metadata(check_candidate_id(candidate_id)))
+        meta["created"] = pd.Timestamp(meta["created"], unit="ns", tz="UTC")
+        return meta
+
+    def load_candidate(self, candidate_id: str, *, trusted: bool = False) -> Any:
+        """Load a candidate's model (same trust rules as :meth:`load`).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sklearn.dummy import DummyRegressor
+        >>> registry = ModelRegistry(tempfile.mkdtemp())
+        >>> cid = registry.add_candidate(DummyRegressor().fit([[0.0]], [4.0]))
+        >>> registry.load_candidate(cid).predict([[1.0]]).tolist()
+        [4.0]
+        >>> registry.close()
+        """
+        self._check_trusted(trusted)
+        meta, payload = self._candidates.read(check_candidate_id(candidate_id))
+        return deserialise(meta["format"], payload, trusted=bool(trusted), what=f"candidate {candidate_id}",
+                           class_name=meta.get("class", ""))
+
+    def candidates(self) -> pd.DataFrame:
+        """The candidates awaiting a decision, oldest first.
+
+        Returns
+        -------
+        DataFrame
+            ``candidate``, ``created``, ``format``, ``class``, ``metrics``, ``tags``, ``parent``,
+            ``data_window``.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> list(ModelRegistry(tempfile.mkdtemp()).candidates().columns)[:3]
+        ['candidate', 'created', 'format']
+        """
+        registered = self._registered_candidates()
+        rows = [m for m in self._candidates.all() if m.get("candidate") not in registered]
+        return pd.DataFrame({
+            "candidate": np.array([m["candidate"] for m in rows], dtype=object),
+            "created": pd.to_datetime(np.array([m["created"] for m in rows], dtype=np.int64), unit="ns", utc=True),
+            "format": np.array([m.get("format") for m in rows], dtype=object),
+            "class": np.array([m.get("class") for m in rows], dtype=object),
+            "metrics": [m.get("metrics", {}) for m in rows],
+            "tags": [m.get("tags", {}) for m in rows],
+            "parent": pd.array([m.get("parent") for m in rows], dtype="Int64"),
+            "data_window": [m.get("data_window", {}) for m in rows],
+        }, columns=_CANDIDATE_COLUMNS)
+
+    def _registered_candidates(self, candidate_id: Optional[str] = None) -> dict:
+        if candidate_id is None:
+            rows = self._db.query("SELECT candidate, version FROM registered_candidates")
+        else:
+            rows = self._db.query("SELECT candidate, version FROM registered_candidates WHERE candidate = ?",
+                                  (candidate_id,))
+        return {candidate: int(version) for candidate, version in rows}
+
+    def discard_candidate(self, candidate_id: str, reason: str) -> None:
+        """Remove a rejected candidate, recording why in the audit log (kind ``discard_candidate``).
+
+        Parameters
+        ----------
+        candidate_id : str
+        reason : str
+            Why it was rejected (e.g. the failed gate's reasons).
+
+        Raises
+        ------
+        RegistryLookupError
+            For an unknown (or already removed) candidate.
+        ValueError
+            When the candidate was already registered as a version (versions are immutable).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sklearn.dummy import DummyRegressor
+        >>> registry = ModelRegistry(tempfile.mkdtemp())
+        >>> cid = registry.add_candidate(DummyRegressor())
+        >>> registry.discard_candidate(cid, "worse log loss than the champion")
+        >>> registry.candidates().empty, registry.audit.entries()["kind"].tolist()
+        (True, ['discard_candidate'])
+        >>> registry.close()
+        """
+        check_candidate_id(candidate_id)
+        self._check_reason(reason)
+        registered = self._registered_candidates(candidate_id)
+        if registered:
+            self._candidates.remove(candidate_id)  # a leftover of a register_candidate cut short
+            raise ValueError(f"candidate {candidate_id!r} was registered as version {registered[candidate_id]}; "
+                             "versions are immutable and cannot be discarded")
+        meta = self._candidates.metadata(candidate_id)
+        self._record_discard(meta, reason)
+        self._candidates.remove(candidate_id)
+
+    def _record_discard(self, meta: dict, reason: str) -> None:
+        # The decision is logged before the files go: a crash in between leaves a candidate
+        # whose discard is on record, and discarding it again is harmless.
+        self.audit.record("discard_candidate", reasons=[reason] if reason else [], metrics=meta.get("metrics"),
+                          inputs={"candidate": meta.get("candidate"), "format": meta.get("format"),
+                                  "class": meta.get("class"), "parent": meta.get("parent"),
+                                  "data_window": meta.get("data_window")})
+
+    def register_candidate(self, candidate_id: str, *, metrics: Optional[dict] = None, tags: Optional[dict] = None,
+                           reason: str = "") -> int:
+        """Turn a candidate into an immutable version; returns the version number.
+
+        The model file is copied byte for byte (no re-serialisation). ``metrics`` and ``tags``
+        are merged over the candidate's (e.g. add the validation's numbers). Registering the
+        same candidate again, after a crash or from another process, returns the same version.
+
+        Parameters
+        ----------
+        candidate_id : str
+        metrics, tags : dict, optional
+            Merged over the candidate's own.
+        reason : str
+            Kept in the ``register`` audit entry.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sklearn.dummy import DummyRegressor
+        >>> registry = ModelRegistry(tempfile.mkdtemp())
+        >>> cid = registry.add_candidate(DummyRegressor().fit([[0.0]], [2.0]), metrics={"rmse": 0.3})
+        >>> version = registry.register_candidate(cid, metrics={"gate": "passed"}, reason="validated")
+        >>> registry.promote(version), registry.info(version)["metrics"], registry.candidates().empty
+        (1, {'rmse': 0.3, 'gate': 'passed'}, True)
+        >>> registry.close()
+        """
+        check_candidate_id(candidate_id)
+        self._check_reason(reason)
+        documents = _json_documents(metrics=metrics, tags=tags)  # validates the types
+        done = self._registered_candidates(candidate_id)
+        if done:
+            self._candidates.remove(candidate_id)
+            return done[candidate_id]
+        meta, payload = self._candidates.read(candidate_id)
+        merged = {"metrics": {**meta.get("metrics", {}), **json.loads(documents["metrics"])},
+                  "tags": {**meta.get("tags", {}), **json.loads(documents["tags"])},
+                  "data_window": meta.get("data_window", {})}
+        parent = meta.get("parent")
+        if parent is not None:
+            self._check_version(int(parent), "parent")
+        try:
+            version = self._store_version(meta["format"], payload, meta["class"],
+                                          _json_documents(**merged), parent, candidate=candidate_id, reason=reason)
+        except sqlite3.IntegrityError:  # another process registered it first
+            self.clean_orphans(min_age=0.0, candidates=False)
+            version = self._registered_candidates(candidate_id)[candidate_id]
+        self._candidates.remove(candidate_id)
+        return version
+
+    def clean_candidates(self, max_age_seconds: float) -> list[str]:
+        """Discard candidates older than ``max_age_seconds`` (audited) and crash leftovers.
+
+        Returns
+        -------
+        list of str
+            The ids of the discarded candidates.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sklearn.dummy import DummyRegressor
+        >>> registry = ModelRegistry(tempfile.mkdtemp())
+        >>> cid = registry.add_candidate(DummyRegressor())
+        >>> registry.clean_candidates(3600.0), registry.clean_candidates(0) == [cid]
+        ([], True)
+        >>> registry.close()
+        """
+        if (isinstance(max_age_seconds, bool) or not isinstance(max_age_seconds, (int, float, np.integer, np.floating))
+                or not max_age_seconds >= 0):
+            raise ValueError(f"max_age_seconds must be a number of seconds >= 0, got {max_age_seconds!r}")
+        registered = self._registered_candidates()
+        now = time.time_ns()
+        discarded = []
+        for meta in self._candidates.all():
+            candidate_id = meta["candidate"]
+            if candidate_id in registered:
+                self._candidates.remove(candidate_id)
+            elif now - int(meta.get("created", 0)) >= float(max_age_seconds) * 1e9:
+                self._record_discard(meta, f"expired: older than {max_age_seconds} s")
+                if self._candidates.remove(candidate_id):
+                    discarded.append(candidate_id)
+        self._candidates.clean_orphans(_ORPHAN_AGE)
+        return discarded
 
     # ------------------------------------------------------------------ aliases
     def _move(self, alias: str, version: Optional[int], *, action: str, reason: str, audit_kind: str) -> int:
@@ -610,16 +766,16 @@ class ModelRegistry:
         }, columns=_HISTORY_COLUMNS)
 
     # ------------------------------------------------------------------ housekeeping
-    def clean_orphans(self, *, min_age: float = _ORPHAN_AGE) -> list[str]:
-        """Delete model files no version refers to (left by a crash before the index commit).
+    def clean_orphans(self, *, min_age: float = _ORPHAN_AGE, candidates: bool = True) -> list[str]:
+        """Delete model files no version (or candidate) refers to, left by a crash before the commit.
 
-        Files younger than ``min_age`` seconds are kept: they may belong to a ``register`` that
-        another process is finishing right now.
+        Files younger than ``min_age`` seconds are kept: they may belong to a ``register`` or
+        ``add_candidate`` that another process is finishing right now.
 
         Returns
         -------
         list of str
-            The removed file names.
+            The removed file names (``candidates/<name>`` for the candidates area).
 
         Examples
         --------
@@ -643,6 +799,8 @@ class ModelRegistry:
                 removed.append(name)
             except OSError:  # another process removed it first
                 continue
+        if candidates:
+            removed += [f"candidates/{name}" for name in self._candidates.clean_orphans(min_age)]
         return removed
 
     def close(self) -> None:

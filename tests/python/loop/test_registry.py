@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.ensemble import GradientBoostingClassifier, RandomForestRegressor
+from sklearn.dummy import DummyRegressor
 from sklearn.linear_model import LogisticRegression
 
 from loopwise.loop import AuditLog, ModelRegistry, RegistryLookupError, UntrustedModelError, validate
-from loopwise.loop.registry import _decode_arrays, _encode_arrays
+from loopwise.loop._model_formats import _decode_arrays, _encode_arrays
 from loopwise.models import TreeEnsemble
 
 
@@ -53,10 +54,8 @@ def test_round_trips_are_bit_identical(registry, data):
     table = registry.versions()
     assert table["format"].tolist() == ["skops", "skops", "loopwise-json"]
     np.testing.assert_array_equal(registry.load(1).predict_proba(X), logistic.predict_proba(X))
-    # skops does not trust sklearn's compiled Tree type by default: loading needs the caller's word.
-    with pytest.raises(UntrustedModelError, match="sklearn.tree._tree.Tree"):
-        registry.load(2)
-    np.testing.assert_array_equal(registry.load(2, trusted=True).predict_proba(X), boosted.predict_proba(X))
+    # skops alone does not trust sklearn's compiled Tree type; loopwise's allowlist does.
+    np.testing.assert_array_equal(registry.load(2).predict_proba(X), boosted.predict_proba(X))
     restored = registry.load(3)
     assert isinstance(restored, TreeEnsemble)
     np.testing.assert_array_equal(restored.predict(X), ensemble.predict(X))
@@ -267,3 +266,187 @@ def test_audit_log_standalone_export_and_bad_inputs(tmp_path):
         log.record_validation({"passed": True}, model_version=1)
     assert len(log) == 2
     log.close()
+
+
+# ---------------------------------------------------------------------------- candidates
+def _kill_child(code: str, path) -> None:
+    """Run ``code`` in a new process that SIGKILLs itself at the hook it installs."""
+    import subprocess
+    import textwrap
+
+    import loopwise
+
+    python_dir = os.path.dirname(os.path.dirname(os.path.abspath(loopwise.__file__)))
+    env = {**os.environ, "PYTHONPATH": python_dir + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code), str(path)], capture_output=True,
+                            text=True, env=env, timeout=300)
+    assert result.returncode == -9, result.stderr[-3000:]
+
+
+def test_candidate_lifecycle(registry, data):
+    X, y = data
+    v1 = registry.register(LogisticRegression(C=0.01).fit(X, y))
+    registry.promote(v1, reason="initial")
+    challenger = LogisticRegression().fit(X, y)
+    rejected = LogisticRegression(C=1e-4).fit(X, y)
+    good = registry.add_candidate(challenger, metrics={"log_loss": 0.3}, tags={"policy": "refit"},
+                                  data_window={"rows": 300}, parent=v1)
+    bad = registry.add_candidate(rejected, metrics={"log_loss": 0.7}, parent=v1)
+    table = registry.candidates()
+    assert list(table.columns) == ["candidate", "created", "format", "class", "metrics", "tags", "parent",
+                                   "data_window"]
+    assert table["candidate"].tolist() == [good, bad] and table["parent"].tolist() == [v1, v1]
+    assert registry.versions()["version"].tolist() == [1]  # candidates are not versions
+    np.testing.assert_array_equal(registry.load_candidate(good).predict_proba(X), challenger.predict_proba(X))
+    assert registry.candidate_info(bad)["metrics"] == {"log_loss": 0.7}
+
+    registry.discard_candidate(bad, "log loss 0.7 > champion's 0.5")
+    version = registry.register_candidate(good, metrics={"gate": "passed"}, reason="validated on June")
+    registry.promote(version, reason="better")
+    assert version == 2 and registry.champion() == 2 and registry.candidates().empty
+    info = registry.info(version)
+    assert info["metrics"] == {"log_loss": 0.3, "gate": "passed"} and info["tags"] == {"policy": "refit"}
+    assert info["parent"] == v1 and info["data_window"] == {"rows": 300}
+    np.testing.assert_array_equal(registry.load("champion").predict_proba(X), challenger.predict_proba(X))
+    # Nothing of either candidate is left on disk.
+    assert os.listdir(os.path.join(registry.path, "candidates")) == []
+    entries = registry.audit.entries()
+    assert entries["kind"].tolist() == ["register", "promotion", "discard_candidate", "register", "promotion"]
+    discard = entries.iloc[2]
+    assert discard["reasons"] == ["log loss 0.7 > champion's 0.5"]
+    assert discard["details"]["inputs"]["candidate"] == bad and discard["details"]["metrics"] == {"log_loss": 0.7}
+    register = entries.iloc[3]
+    assert register["details"]["inputs"]["candidate"] == good and register["reasons"] == ["validated on June"]
+    # Registering again returns the same version; discarding a registered candidate is refused.
+    assert registry.register_candidate(good) == version and registry.versions()["version"].tolist() == [1, 2]
+    with pytest.raises(ValueError, match="registered as version 2"):
+        registry.discard_candidate(good, "too late")
+    with pytest.raises(RegistryLookupError, match="not in"):
+        registry.load_candidate(bad)
+
+
+def test_register_candidate_copies_the_file_byte_for_byte(registry, data):
+    X, y = data
+    candidate = registry.add_candidate(GradientBoostingClassifier(n_estimators=5, random_state=0).fit(X, y))
+    meta = registry.candidate_info(candidate)
+    version = registry.register_candidate(candidate)
+    assert registry.info(version)["sha256"] == meta["sha256"] and registry.info(version)["format"] == meta["format"]
+
+
+def test_clean_candidates_expires_old_ones_and_audits(registry, data):
+    X, y = data
+    first = registry.add_candidate(LogisticRegression().fit(X, y))
+    assert registry.clean_candidates(3600) == []
+    second = registry.add_candidate(LogisticRegression(C=0.1).fit(X, y))
+    assert sorted(registry.clean_candidates(0)) == sorted([first, second])
+    assert registry.candidates().empty and os.listdir(os.path.join(registry.path, "candidates")) == []
+    expired = registry.audit.entries(kind="discard_candidate")
+    assert len(expired) == 2 and expired["reasons"].tolist()[0] == ["expired: older than 0 s"]
+    with pytest.raises(ValueError, match="max_age_seconds"):
+        registry.clean_candidates(-1)
+    with pytest.raises(ValueError, match="max_age_seconds"):
+        registry.clean_candidates(float("nan"))
+    with pytest.raises(ValueError, match="max_age_seconds"):
+        registry.clean_candidates(True)
+
+
+def test_bad_candidate_ids_and_arguments(registry, data):
+    X, y = data
+    candidate = registry.add_candidate(LogisticRegression().fit(X, y))
+    for method in (registry.load_candidate, registry.register_candidate, registry.candidate_info,
+                   lambda cid: registry.discard_candidate(cid, "x")):
+        for bad in ("../index", "", "A" * 32, candidate + "0", "../" + candidate[3:]):
+            with pytest.raises(ValueError, match="candidate_id must be 32 lowercase hex"):
+                method(bad)
+        with pytest.raises(TypeError, match="candidate_id must be a str"):
+            method(5)
+        with pytest.raises(RegistryLookupError, match="candidate '0{32}' is not in"):
+            method("0" * 32)
+    with pytest.raises(TypeError, match="reason"):
+        registry.discard_candidate(candidate, None)
+    with pytest.raises(TypeError, match="metrics"):
+        registry.register_candidate(candidate, metrics=[1])
+    with pytest.raises(TypeError, match="model"):
+        registry.add_candidate(None)
+    with pytest.raises(TypeError, match="tags"):
+        registry.add_candidate(LogisticRegression(), tags="x")
+    with pytest.raises(KeyError, match="parent 4"):
+        registry.add_candidate(LogisticRegression(), parent=4)
+    with pytest.raises(TypeError, match="trusted"):
+        registry.load_candidate(candidate, trusted="yes")
+    assert registry.candidates()["candidate"].tolist() == [candidate]  # failed calls changed nothing
+    path = os.path.join(registry.path, "candidates", registry.candidate_info(candidate)["file"])
+    with open(path, "r+b") as handle:
+        handle.seek(10)
+        handle.write(b"XX")
+    with pytest.raises(ValueError, match="checksum"):
+        registry.load_candidate(candidate)
+    with pytest.raises(ValueError, match="checksum"):
+        registry.register_candidate(candidate)
+    assert registry.versions().empty
+
+
+def test_untrusted_candidates_need_trusted(registry):
+    candidate = registry.add_candidate(Opaque(1.0))
+    with pytest.raises(UntrustedModelError, match="Opaque"):
+        registry.load_candidate(candidate)
+    assert registry.load_candidate(candidate, trusted=True).predict([[1.0]]).tolist() == [2.0]
+
+
+def test_killed_add_candidate_leaves_no_candidate(tmp_path):
+    _kill_child("""
+        import os, signal, sys
+        import loopwise.loop.registry as registry_module
+        from loopwise.loop import ModelRegistry
+        from sklearn.dummy import DummyRegressor
+        registry = ModelRegistry(sys.argv[1])
+        registry_module._after_candidate_file_written = lambda path: os.kill(os.getpid(), signal.SIGKILL)
+        registry.add_candidate(DummyRegressor().fit([[0.0]], [1.0]))
+        """, tmp_path / "reg")
+    with ModelRegistry(tmp_path / "reg") as registry:
+        assert registry.candidates().empty
+        leftovers = os.listdir(os.path.join(registry.path, "candidates"))
+        assert len(leftovers) == 1 and leftovers[0].endswith(".skops")  # the model file, no metadata
+        assert registry.clean_orphans() == []  # too young: could be an add_candidate in flight
+        assert registry.clean_orphans(min_age=0) == [f"candidates/{leftovers[0]}"]
+        candidate = registry.add_candidate(DummyRegressor().fit([[0.0]], [2.0]))
+        assert registry.load_candidate(candidate).predict([[0.0]]).tolist() == [2.0]
+
+
+def test_killed_register_candidate_before_the_commit_keeps_the_candidate(tmp_path):
+    with ModelRegistry(tmp_path / "reg") as registry:
+        candidate = registry.add_candidate(DummyRegressor().fit([[0.0]], [3.0]))
+    _kill_child("""
+        import os, signal, sys
+        import loopwise.loop.registry as registry_module
+        from loopwise.loop import ModelRegistry
+        registry = ModelRegistry(sys.argv[1])
+        registry_module._after_file_written = lambda path: os.kill(os.getpid(), signal.SIGKILL)
+        registry.register_candidate(registry.candidates()["candidate"][0])
+        """, tmp_path / "reg")
+    with ModelRegistry(tmp_path / "reg") as registry:
+        assert registry.versions().empty and registry.candidates()["candidate"].tolist() == [candidate]
+        assert registry.register_candidate(candidate) == 1
+        assert registry.load(1).predict([[0.0]]).tolist() == [3.0]
+        assert len(registry.clean_orphans(min_age=0)) == 1  # the killed attempt's copy
+
+
+def test_killed_register_candidate_after_the_commit_is_completed_by_a_retry(tmp_path):
+    with ModelRegistry(tmp_path / "reg") as registry:
+        candidate = registry.add_candidate(DummyRegressor().fit([[0.0]], [4.0]))
+    _kill_child("""
+        import os, signal, sys
+        from loopwise.loop import ModelRegistry
+        from loopwise.loop._candidates import CandidateArea
+        CandidateArea.remove = lambda self, candidate_id: os.kill(os.getpid(), signal.SIGKILL)
+        registry = ModelRegistry(sys.argv[1])
+        registry.register_candidate(registry.candidates()["candidate"][0])
+        """, tmp_path / "reg")
+    with ModelRegistry(tmp_path / "reg") as registry:
+        assert registry.versions()["version"].tolist() == [1]
+        assert registry.candidates().empty  # registered: no longer awaiting a decision
+        assert len(os.listdir(os.path.join(registry.path, "candidates"))) == 2  # its files, until cleaned
+        assert registry.register_candidate(candidate) == 1  # the retry finds the version, adds none
+        assert registry.versions()["version"].tolist() == [1]
+        assert os.listdir(os.path.join(registry.path, "candidates")) == []
+        assert registry.audit.entries(kind="register")["model_version"].tolist() == [1]
