@@ -32,3 +32,11 @@ def make_mixed_data(n_rows: int = 10_000, seed: int = 0, nan_rate: float = 0.08)
 @pytest.fixture(scope="session")
 def mixed_data():
     return make_mixed_data()
+
+
+@pytest.fixture(scope="session")
+def realistic():
+    """A mixed-dtype user frame and a fitted preprocessing + gradient boosting Pipeline."""
+    from realistic_frame import make_realistic
+
+    return make_realistic()
