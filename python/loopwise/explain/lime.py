@@ -439,7 +439,8 @@ class LimeTabular:
 
     def _cut_label(self, j: int, cut: float) -> str:
         if self.codec is not None and self.codec.kinds[j] == "time":
-            return str(self.codec.display(j, cut))
+            stamp = self.codec.display(j, cut)
+            return str(stamp.date()) if stamp == stamp.normalize() else str(stamp)
         return f"{cut:.2f}"
 
     def _display_names(self, row: np.ndarray) -> list[str]:
