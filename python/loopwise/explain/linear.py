@@ -124,7 +124,7 @@ class LinearExplainer:
             hint = None if self.preprocessing is not None else wrong_width_hint(X, self.coef.shape[1], self.feature_names)
             if hint is None:
                 raise
-            raise ValueError(f"X: {hint}") from error
+            raise ValueError(f"{error}; {hint}") from error
         phi = (rows - self.mean)[:, :, None] * self.coef.T[None, :, :]
         names = self.feature_names or feature_names_of(X)
         base = np.broadcast_to(self._base, (rows.shape[0], self._base.size))

@@ -177,7 +177,7 @@ class TreeExplainer:
             )
             if hint is None:
                 raise
-            raise ValueError(f"{name}: {hint}") from error
+            raise ValueError(f"{error}; {hint}") from error
 
     def _rows(self, X: Any) -> tuple[np.ndarray, list[str]]:
         values = self._validate(X)
