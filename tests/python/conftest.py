@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
+
+# Shared test helpers (realistic_frame.py) live next to this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 
 def make_mixed_data(n_rows: int = 10_000, seed: int = 0, nan_rate: float = 0.08):
@@ -32,3 +38,11 @@ def make_mixed_data(n_rows: int = 10_000, seed: int = 0, nan_rate: float = 0.08)
 @pytest.fixture(scope="session")
 def mixed_data():
     return make_mixed_data()
+
+
+@pytest.fixture(scope="session")
+def realistic():
+    """A mixed-dtype user frame and a fitted preprocessing + gradient boosting Pipeline."""
+    from realistic_frame import make_realistic
+
+    return make_realistic()

@@ -19,6 +19,7 @@ from .. import _core
 from .._input import as_matrix
 from .._random import RandomState, resolve_seed
 from .._threads import resolve_n_jobs
+from ._codec import is_frame
 from .background import Background, as_background
 from .explanation import Explanation
 
@@ -32,28 +33,6 @@ _PROGRESS_MIN_ROWS = 20
 
 def _interactive() -> bool:
     return hasattr(sys, "ps1") or "ipykernel" in sys.modules
-
-
-def _frame(values: np.ndarray, template: Any) -> Any:
-    """Rows as a DataFrame with the template's columns and dtypes (categoricals from codes)."""
-    import pandas as pd
-
-    columns = {}
-    for j, name in enumerate(template.columns):
-        dtype = template.dtypes.iloc[j]
-        column = values[:, j]
-        if isinstance(dtype, pd.CategoricalDtype):
-            codes = np.where(np.isnan(column), -1, column).astype(np.int64)
-            columns[name] = pd.Categorical.from_codes(codes, dtype=dtype)
-        elif pd.api.types.is_bool_dtype(dtype) and np.isin(column, (0.0, 1.0)).all():
-            columns[name] = column.astype(bool)
-        elif pd.api.types.is_integer_dtype(dtype) and np.isfinite(column).all() and (column == np.round(column)).all():
-            columns[name] = column.astype(dtype)
-        else:
-            # Values the original dtype cannot hold (e.g. unrounded k-means centres of an
-            # integer column) stay float rather than being truncated silently.
-            columns[name] = column
-    return pd.DataFrame(columns, columns=template.columns)
 
 
 class ModelFunction:
@@ -81,7 +60,7 @@ class ModelFunction:
         from ..models import TreeEnsemble
 
         self.model = model
-        self.template = background.template
+        self.codec = background.codec
         self.n_jobs = n_jobs
         self.n_outputs: Optional[int] = None
         self.native: Optional[str] = None
@@ -102,7 +81,8 @@ class ModelFunction:
                 )
         elif not callable(model):
             raise TypeError(f"model must be a callable (e.g. model.predict) or a TreeEnsemble, got {type(model).__name__}")
-        else:
+        elif self.codec is None or not self.codec.mixed:
+            # With string/datetime columns the model only ever sees the user's frame.
             self._try_native(model, background)
 
     # ------------------------------------------------------------------ native shortcuts
@@ -149,7 +129,8 @@ class ModelFunction:
 
     # ------------------------------------------------------------------ evaluation
     def _call_python(self, rows: np.ndarray) -> np.ndarray:
-        argument = rows if self.template is None else _frame(rows, self.template)
+        # The user's model gets a DataFrame with the background's columns and dtypes.
+        argument = rows if self.codec is None else self.codec.decode(rows)
         return self._check(self.model(argument), rows.shape[0])
 
     def _check(self, output: Any, n: int) -> np.ndarray:
@@ -246,6 +227,11 @@ class CoalitionExplainer:
         return np.log(p) - np.log1p(-p)
 
     def _rows(self, X: Any) -> np.ndarray:
+        codec = self.background.codec
+        if codec is not None and (is_frame(X) or type(X).__name__ == "Series" or codec.mixed):
+            return codec.encode(X, "X")
+        if type(X).__name__ == "Series" and type(X).__module__.split(".")[0] == "pandas":
+            X = X.to_numpy(dtype=np.float64).reshape(1, -1)
         matrix = as_matrix(
             X,
             name="X",
@@ -309,7 +295,11 @@ class CoalitionExplainer:
         if k == 1:
             phi, base = phi[:, :, 0], base[:, 0]
             se = None if se is None else se[:, :, 0]
-        return Explanation(phi, base, data=rows, feature_names=names, output_names=self._output_names(k), std_errors=se)
+        codec = self.background.codec
+        data: Any = rows
+        if codec is not None and codec.mixed:
+            data = codec.decode(rows).to_numpy(dtype=object)  # the user's values, not codes
+        return Explanation(phi, base, data=data, feature_names=names, output_names=self._output_names(k), std_errors=se)
 
     def _output_names(self, k: int) -> Optional[list[str]]:
         """Class labels for a classifier's ``predict_proba``/``decision_function`` outputs."""

@@ -15,6 +15,7 @@ import numpy as np
 
 from .._input import as_matrix, feature_names_of
 from .._random import RandomState, resolve_seed
+from ._codec import FrameCodec, is_frame
 
 __all__ = ["Background", "kmeans", "sample", "as_background"]
 
@@ -26,7 +27,8 @@ class Background:
     Attributes
     ----------
     data : ndarray of shape (n_rows, n_features)
-        Numeric rows (pandas categoricals as category codes).
+        Numeric rows; for a DataFrame, loopwise's internal codes of its values
+        (see ``codec``), never shown to the model.
     weights : ndarray of shape (n_rows,)
         Non-negative weights summing to 1.
     feature_names : list of str or None
@@ -34,6 +36,9 @@ class Background:
     template : pandas.DataFrame or None
         A zero-row frame with the original columns and dtypes, so synthetic rows reach
         the model as DataFrames of the same schema.
+    codec : FrameCodec or None
+        For a DataFrame: turns the coded rows back into a frame with the user's values,
+        column names and dtypes (strings, categories, booleans, datetimes, missing values).
 
     Examples
     --------
@@ -47,6 +52,7 @@ class Background:
     weights: np.ndarray
     feature_names: Optional[list[str]] = None
     template: Any = None
+    codec: Any = None
 
     def __post_init__(self) -> None:
         self.data = np.ascontiguousarray(self.data, dtype=np.float64)
@@ -62,14 +68,35 @@ class Background:
     def __len__(self) -> int:
         return self.data.shape[0]
 
+    @property
+    def frame(self) -> Any:
+        """The rows as a DataFrame with the user's columns and dtypes (None for arrays).
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> as_background(pd.DataFrame({"city": ["Oslo", "Rome"]})).frame["city"].tolist()
+        ['Oslo', 'Rome']
+        """
+        return None if self.codec is None else self.codec.decode(self.data)
+
     def __repr__(self) -> str:
         return f"Background(rows={self.data.shape[0]}, features={self.data.shape[1]})"
 
 
 def _template(X: Any) -> Any:
-    if type(X).__module__.split(".")[0] == "pandas" and hasattr(X, "columns"):
+    if is_frame(X):
         return X.iloc[:0].copy()
     return None
+
+
+def _from_frame(X: Any, rows: Optional[np.ndarray], weights: Optional[np.ndarray]) -> Background:
+    """Background of (some) rows of a DataFrame, coded by a codec built on the whole frame."""
+    codec = FrameCodec(X)
+    data = codec.encode(X)
+    if rows is not None:
+        data = data[rows]
+    return Background(data, np.ones(len(data)) if weights is None else weights, codec.names, _template(X), codec)
 
 
 def as_background(data: Any, *, name: str = "background") -> Background:
@@ -84,6 +111,10 @@ def as_background(data: Any, *, name: str = "background") -> Background:
         return data
     if data is None:
         raise ValueError(f"{name} is required: pass background rows (an array or DataFrame)")
+    if is_frame(data):
+        if len(data) == 0:
+            raise ValueError(f"{name} is an empty DataFrame; pass at least one row")
+        return _from_frame(data, None, None)
     matrix = as_matrix(data, name=name, keep_float32=False)
     return Background(matrix.values, np.ones(matrix.values.shape[0]), matrix.feature_names, _template(data))
 
@@ -96,13 +127,65 @@ def _check_count(k: Any, name: str, n_rows: int) -> int:
     return min(int(k), n_rows)
 
 
+def _embedding(X: Any) -> np.ndarray:
+    """Numbers for clustering a mixed frame: standardised numeric/datetime columns (with a
+    missing indicator) and one-hot categories scaled so two categories are 1 apart."""
+    import pandas as pd
+
+    parts = []
+    for j in range(X.shape[1]):
+        column = X.iloc[:, j]
+        dtype = column.dtype
+        numeric = (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)) and not isinstance(
+            dtype, pd.CategoricalDtype
+        )
+        if numeric or pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+            if numeric:
+                values = pd.Series(column).to_numpy(dtype=np.float64, na_value=np.nan)
+            else:
+                if getattr(dtype, "tz", None) is not None:
+                    column = column.dt.tz_convert(None)
+                missing = pd.isna(column).to_numpy()
+                values = column.to_numpy().astype("int64").astype(np.float64)
+                values[missing] = np.nan
+            missing = np.isnan(values)
+            finite = values[~missing]
+            centre = finite.mean() if finite.size else 0.0
+            scale = finite.std() if finite.size and finite.std() > 0 else 1.0
+            parts.append(np.where(missing, 0.0, (values - centre) / scale)[:, None])
+            if missing.any():
+                parts.append(missing.astype(np.float64)[:, None])
+        else:
+            codes = pd.factorize(column.astype(object), use_na_sentinel=False)[0]
+            parts.append(np.eye(codes.max() + 1)[codes] / np.sqrt(2.0))
+    return np.hstack(parts) if parts else np.zeros((len(X), 0))
+
+
+def _medoids(X: Any, k: int, seed: int) -> Background:
+    from sklearn.cluster import KMeans
+
+    embedded = _embedding(X)
+    model = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(embedded)
+    rows, weights = [], []
+    for c in range(k):
+        members = np.flatnonzero(model.labels_ == c)
+        if members.size == 0:
+            continue
+        distance = ((embedded[members] - model.cluster_centers_[c]) ** 2).sum(axis=1)
+        rows.append(int(members[np.argmin(distance)]))
+        weights.append(float(members.size))
+    order = np.argsort(rows)
+    return _from_frame(X, np.asarray(rows)[order], np.asarray(weights)[order])
+
+
 def kmeans(X: Any, k: int, *, round_values: bool = True, random_state: RandomState = None) -> Background:
     """Summarise ``X`` by ``k`` weighted k-means centres (weights = cluster sizes).
 
     Parameters
     ----------
     X : array-like or DataFrame of shape (n, m)
-        Rows to summarise; missing values are not allowed.
+        Rows to summarise. A DataFrame may hold strings, categories, booleans,
+        datetimes and missing values (see Notes).
     k : int
         Number of centres (at most ``n``).
     round_values : bool
@@ -114,6 +197,18 @@ def kmeans(X: Any, k: int, *, round_values: bool = True, random_state: RandomSta
     Returns
     -------
     Background
+        For a DataFrame, ``background.frame`` shows the summary with the user's dtypes.
+
+    Notes
+    -----
+    A numeric array (or an all-numeric/categorical DataFrame without missing values) is
+    summarised by k-means centres as in shap. A DataFrame with string, boolean-with-missing,
+    datetime or other non-numeric columns, or with missing values, cannot be averaged:
+    it is summarised by weighted *medoids* instead. The rows are clustered with k-means on
+    standardised numeric and datetime columns (missing values at the mean plus a missing
+    indicator) and one-hot categories scaled so that two different categories are 1 apart
+    (a k-prototypes-like distance); each cluster is represented by its member nearest to
+    the centre, an actual row of ``X`` with all its values, weighted by the cluster size.
 
     Examples
     --------
@@ -122,13 +217,24 @@ def kmeans(X: Any, k: int, *, round_values: bool = True, random_state: RandomSta
     >>> b = kmeans(X, 2, random_state=0)
     >>> sorted(b.weights.round(2).tolist())
     [0.25, 0.75]
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"city": ["Oslo"] * 30 + ["Rome"] * 10, "n": [1] * 30 + [None] * 10})
+    >>> kmeans(frame, 2, random_state=0).frame.sort_values("city")["city"].tolist()
+    ['Oslo', 'Rome']
     """
     from sklearn.cluster import KMeans
 
+    seed = resolve_seed(random_state) % (2**32)
+    if is_frame(X):
+        if len(X) == 0:
+            raise ValueError("X is an empty DataFrame; pass at least one row")
+        codec = FrameCodec(X)
+        codes = codec.encode(X)
+        if codec.mixed or np.isnan(codes).any():
+            return _medoids(X, _check_count(k, "k", len(X)), seed)
     matrix = as_matrix(X, name="X", allow_nan=False, allow_inf=False, keep_float32=False)
     values = matrix.values
     k = _check_count(k, "k", values.shape[0])
-    seed = resolve_seed(random_state) % (2**32)
     model = KMeans(n_clusters=k, n_init=10, random_state=seed).fit(values)
     centres = model.cluster_centers_.copy()
     labels = model.labels_
@@ -141,7 +247,8 @@ def kmeans(X: Any, k: int, *, round_values: bool = True, random_state: RandomSta
             nearest = np.abs(members - centres[c]).argmin(axis=0)
             centres[c] = members[nearest, np.arange(values.shape[1])]
     keep = counts > 0
-    return Background(centres[keep], counts[keep], matrix.feature_names or feature_names_of(X), _template(X))
+    codec = FrameCodec(X) if is_frame(X) else None
+    return Background(centres[keep], counts[keep], matrix.feature_names or feature_names_of(X), _template(X), codec)
 
 
 def sample(X: Any, n: int, *, random_state: RandomState = None) -> Background:
@@ -164,6 +271,10 @@ def sample(X: Any, n: int, *, random_state: RandomState = None) -> Background:
     >>> len(sample(np.arange(20.0).reshape(10, 2), 4, random_state=0))
     4
     """
+    if is_frame(X):
+        n = _check_count(n, "n", len(X))
+        rng = np.random.default_rng(resolve_seed(random_state))
+        return _from_frame(X, np.sort(rng.choice(len(X), size=n, replace=False)), None)
     matrix = as_matrix(X, name="X", keep_float32=False)
     values = matrix.values
     n = _check_count(n, "n", values.shape[0])

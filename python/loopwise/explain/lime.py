@@ -13,7 +13,8 @@ from .. import _core
 from .._input import as_matrix
 from .._random import RandomState, resolve_seed
 from .._threads import resolve_n_jobs
-from ._sandwich import ModelFunction, _frame
+from ._codec import FrameCodec, is_frame
+from ._sandwich import ModelFunction
 from .background import Background, _template
 
 __all__ = ["LimeTabular", "LimeExplanation"]
@@ -21,6 +22,14 @@ __all__ = ["LimeTabular", "LimeExplanation"]
 _MODES = ("classification", "regression")
 _DISCRETIZERS = ("quartile", "decile", "entropy")
 _SELECTIONS = ("auto", "forward_selection", "highest_weights", "none")
+_MISSING_CODE = -1.0  # a missing categorical value is a category of its own (codes are >= 0)
+_MISSING_BIN = np.inf  # the value drawn for a numeric column's "missing" bin, NaN for the model
+
+
+def pd_bool(dtype: Any) -> bool:
+    import pandas as pd
+
+    return bool(pd.api.types.is_bool_dtype(dtype))
 
 
 class LimeExplanation:
@@ -176,7 +185,8 @@ class LimeTabular:
     Parameters
     ----------
     training_data : array-like or DataFrame of shape (n, m)
-        Data the statistics are computed from (no missing values).
+        Data the statistics are computed from. A DataFrame may hold strings, categories,
+        booleans, datetimes and missing values (see Notes); an array may not hold NaN.
     mode : {"classification", "regression"}
     training_labels : array-like, optional
         Needed by the ``"entropy"`` discretizer.
@@ -196,6 +206,18 @@ class LimeTabular:
         callable on training rows). Results do not depend on it.
     random_state : int, Generator or None
         Seed; every ``explain`` call with the same seed draws the same neighbourhood.
+
+    Notes
+    -----
+    DataFrames: the model receives DataFrames with the training frame's columns and
+    dtypes. String, object, pandas category and boolean columns are categorical: sampled
+    from their training values with their training frequencies (as lime does), a missing
+    value being one more category. Datetime columns are treated as numbers (time since
+    the epoch): binned and perturbed like a numeric column, with bin labels shown as
+    timestamps, and returned to the model as datetimes of their dtype. Integer columns are
+    perturbed as numbers and rounded, so they keep their dtype. A numeric or datetime
+    column with missing values gets a "missing" bin drawn with its training frequency;
+    this needs ``discretize_continuous=True`` (a clear error says so otherwise).
 
     Examples
     --------
@@ -231,12 +253,22 @@ class LimeTabular:
             raise ValueError(f"discretizer must be one of {_DISCRETIZERS}, got {discretizer!r}")
         if feature_selection not in _SELECTIONS:
             raise ValueError(f"feature_selection must be one of {_SELECTIONS}, got {feature_selection!r}")
-        matrix = as_matrix(training_data, name="training_data", allow_nan=False, allow_inf=False, keep_float32=False)
-        data = matrix.values
+        self.codec: Optional[FrameCodec] = None
+        if is_frame(training_data):
+            if len(training_data) == 0:
+                raise ValueError("training_data is an empty DataFrame; pass the training rows")
+            self.codec = FrameCodec(training_data, time_as_number=True)
+            data = self.codec.encode(training_data, "training_data")
+            if np.isinf(data).any():
+                raise ValueError("training_data contains infinite values")
+            table_names: Optional[list[str]] = self.codec.names
+        else:
+            matrix = as_matrix(training_data, name="training_data", allow_nan=False, allow_inf=False, keep_float32=False)
+            data, table_names = matrix.values, matrix.feature_names
         n, m = data.shape
         self.mode = mode
         self.template = _template(training_data)
-        names = list(feature_names) if feature_names is not None else (matrix.feature_names or [f"x{j}" for j in range(m)])
+        names = list(feature_names) if feature_names is not None else (table_names or [f"x{j}" for j in range(m)])
         if len(names) != m:
             raise ValueError(f"feature_names has {len(names)} names but training_data has {m} columns")
         self.feature_names = [str(name) for name in names]
@@ -257,7 +289,7 @@ class LimeTabular:
         self._seed = resolve_seed(random_state)
         self.n_features = m
         # Rows a native shortcut for predict_fn must reproduce before it is trusted.
-        self._check_rows = Background(data[: min(n, 64)], np.ones(min(n, 64)), matrix.feature_names, self.template)
+        self._check_rows = Background(data[: min(n, 64)], np.ones(min(n, 64)), table_names, self.template, self.codec)
         self._native_cache: dict = {}
         labels = None
         if discretize_continuous and discretizer == "entropy":
@@ -269,39 +301,85 @@ class LimeTabular:
         self.boundaries: dict[int, np.ndarray] = {}
         self._features = []
         self._specs = []
+        data = self._lime_codes(data)
         for j in range(m):
             column = data[:, j]
             if j in self.categorical_features:
                 values, counts = np.unique(column, return_counts=True)
                 spec = {"categorical": True, "values": values, "frequencies": counts / counts.sum()}
             elif self.discretize_continuous:
-                cuts = self._cuts(column, labels)
-                self.boundaries[j] = cuts
-                bins = np.searchsorted(cuts, column)
-                n_bins = len(cuts) + 1
-                counts = np.bincount(bins, minlength=n_bins)
-                present = np.flatnonzero(counts)
-                means = np.array([column[bins == b].mean() if counts[b] else 0.0 for b in range(n_bins)])
-                stds = np.array([column[bins == b].std() if counts[b] else 0.0 for b in range(n_bins)]) + 1e-11
-                lows = np.r_[column.min(), cuts]
-                highs = np.r_[cuts, column.max()]
-                spec = {
-                    "categorical": True,
-                    "binned": True,
-                    "values": present.astype(np.float64),
-                    "frequencies": counts[present] / n,
-                    "bin_mean": means[present],
-                    "bin_std": stds[present],
-                    "bin_min": lows[present],
-                    "bin_max": highs[present],
-                }
+                spec = self._binned_spec(j, column, labels)
             else:
+                if np.isnan(column).any():
+                    raise ValueError(
+                        f"training_data column {self.feature_names[j]!r} has missing values; numeric columns with "
+                        "missing values need discretize_continuous=True (missing values then form their own bin)"
+                    )
                 scale = column.std()
                 spec = {"categorical": False, "mean": float(column.mean()), "scale": float(scale) if scale > 0 else 1.0}
             self._specs.append(spec)
             self._features.append(_core.LimeFeature(spec))
 
     # ------------------------------------------------------------------ set-up helpers
+    def _binned_spec(self, j: int, column: np.ndarray, labels: Optional[np.ndarray]) -> dict:
+        missing = np.isnan(column)
+        present_values = column[~missing]
+        n = len(column)
+        if present_values.size == 0:
+            # Only missing values: one bin that always draws "missing".
+            self.boundaries[j] = np.array([0.0])
+            return {"categorical": True, "binned": True, "values": np.array([2.0]), "frequencies": np.array([1.0]),
+                    "bin_mean": np.array([_MISSING_BIN]), "bin_std": np.array([0.0]),
+                    "bin_min": np.array([_MISSING_BIN]), "bin_max": np.array([_MISSING_BIN])}
+        cuts = self._cuts(present_values, None if labels is None else labels[~missing])
+        self.boundaries[j] = cuts
+        bins = np.searchsorted(cuts, present_values)
+        n_bins = len(cuts) + 1
+        counts = np.bincount(bins, minlength=n_bins)
+        present = np.flatnonzero(counts)
+        means = np.array([present_values[bins == b].mean() if counts[b] else 0.0 for b in range(n_bins)])
+        stds = np.array([present_values[bins == b].std() if counts[b] else 0.0 for b in range(n_bins)]) + 1e-11
+        lows = np.r_[present_values.min(), cuts]
+        highs = np.r_[cuts, present_values.max()]
+        spec = {
+            "categorical": True,
+            "binned": True,
+            "values": present.astype(np.float64),
+            "frequencies": counts[present] / n,
+            "bin_mean": means[present],
+            "bin_std": stds[present],
+            "bin_min": lows[present],
+            "bin_max": highs[present],
+        }
+        if missing.any():
+            # Missing values are a bin of their own (id n_bins), drawn with their frequency.
+            for key, extra in (("values", float(n_bins)), ("frequencies", missing.sum() / n), ("bin_mean", _MISSING_BIN),
+                               ("bin_std", 0.0), ("bin_min", _MISSING_BIN), ("bin_max", _MISSING_BIN)):
+                spec[key] = np.r_[spec[key], extra]
+        return spec
+
+    def _lime_codes(self, codes: np.ndarray) -> np.ndarray:
+        """Codes with a missing categorical value as a category of its own."""
+        codes = np.array(codes, dtype=np.float64)
+        for j in self.categorical_features:
+            codes[np.isnan(codes[:, j]), j] = _MISSING_CODE
+        return codes
+
+    def _user_frame(self, inverse: np.ndarray) -> Any:
+        """Perturbed rows as the user's DataFrame (missing codes back to missing)."""
+        import pandas as pd
+
+        assert self.codec is not None
+        values = np.array(inverse, dtype=np.float64)
+        values[np.isinf(values)] = np.nan
+        for j in self.categorical_features:
+            values[values[:, j] == _MISSING_CODE, j] = np.nan
+        for j, dtype in enumerate(self.codec.dtypes):
+            # Integer columns are perturbed as numbers and rounded so they keep their dtype.
+            if self.codec.kinds[j] == "number" and pd.api.types.is_integer_dtype(dtype):
+                values[:, j] = np.round(values[:, j])
+        return self.codec.decode(values)
+
     def _categorical(self, categorical_features: Any, training_data: Any) -> set[int]:
         chosen: set[int] = set()
         if categorical_features is not None:
@@ -314,11 +392,12 @@ class LimeTabular:
                     chosen.add(int(item))
                 else:
                     raise ValueError(f"categorical_features has an invalid entry {item!r}")
-        if self.template is not None:
+        if self.codec is not None:
             import pandas as pd
 
-            for j, dtype in enumerate(self.template.dtypes):
-                if isinstance(dtype, pd.CategoricalDtype):
+            for j, (kind, dtype) in enumerate(zip(self.codec.kinds, self.codec.dtypes)):
+                # Strings, objects, categories and booleans are sampled by their training frequency.
+                if kind in ("category", "values") or pd.api.types.is_bool_dtype(dtype):
                     chosen.add(j)
         return chosen
 
@@ -344,31 +423,47 @@ class LimeTabular:
         >>> lime.discretize([[0.0], [7.0]]).ravel().tolist()
         [0.0, 3.0]
         """
-        values = as_matrix(X, name="X", n_features=self.n_features, keep_float32=False).values.copy()
+        if self.codec is not None and (is_frame(X) or self.codec.mixed):
+            values = self.codec.encode(X, "X")
+        else:
+            values = as_matrix(X, name="X", n_features=self.n_features, keep_float32=False).values.copy()
         for j, cuts in self.boundaries.items():
-            values[:, j] = np.searchsorted(cuts, values[:, j])
+            missing = np.isnan(values[:, j])
+            values[:, j] = np.where(missing, np.nan, np.searchsorted(cuts, values[:, j]))
         return values
+
+    def _bin(self, j: int, value: float) -> float:
+        if np.isnan(value):
+            return float(len(self.boundaries[j]) + 1)  # the missing bin
+        return float(np.searchsorted(self.boundaries[j], value))
+
+    def _cut_label(self, j: int, cut: float) -> str:
+        if self.codec is not None and self.codec.kinds[j] == "time":
+            stamp = self.codec.display(j, cut)
+            return str(stamp.date()) if stamp == stamp.normalize() else str(stamp)
+        return f"{cut:.2f}"
 
     def _display_names(self, row: np.ndarray) -> list[str]:
         names = []
         for j, name in enumerate(self.feature_names):
             if j in self.boundaries:
                 cuts = self.boundaries[j]
+                if np.isnan(row[j]):
+                    names.append(f"{name} is missing")
+                    continue
                 b = int(np.searchsorted(cuts, row[j]))
                 if b == 0:
-                    names.append(f"{name} <= {cuts[0]:.2f}")
+                    names.append(f"{name} <= {self._cut_label(j, cuts[0])}")
                 elif b == len(cuts):
-                    names.append(f"{name} > {cuts[-1]:.2f}")
+                    names.append(f"{name} > {self._cut_label(j, cuts[-1])}")
                 else:
-                    names.append(f"{cuts[b - 1]:.2f} < {name} <= {cuts[b]:.2f}")
+                    names.append(f"{self._cut_label(j, cuts[b - 1])} < {name} <= {self._cut_label(j, cuts[b])}")
             elif j in self.categorical_features:
                 value = row[j]
-                if self.template is not None:
-                    import pandas as pd
-
-                    dtype = self.template.dtypes.iloc[j]
-                    if isinstance(dtype, pd.CategoricalDtype) and 0 <= value < len(dtype.categories):
-                        value = dtype.categories[int(value)]
+                if self.codec is not None:
+                    value = "missing" if value == _MISSING_CODE else self.codec.display(j, value)
+                    if self.codec.kinds[j] == "number" and isinstance(value, float):
+                        value = bool(value) if pd_bool(self.codec.dtypes[j]) else value
                 names.append(f"{name}={value:g}" if isinstance(value, float) else f"{name}={value}")
             else:
                 names.append(name)
@@ -376,6 +471,13 @@ class LimeTabular:
 
     # ------------------------------------------------------------------ explaining
     def _row(self, x: Any) -> np.ndarray:
+        """The explained row as LIME codes (a Series is read by column name)."""
+        if self.codec is not None and (is_frame(x) or type(x).__name__ == "Series" or self.codec.mixed):
+            values = self._lime_codes(self.codec.encode(x, "x"))
+            if values.shape[0] != 1:
+                raise ValueError(f"x must be one row, got {values.shape[0]} rows")
+            self._check_row_missing(values[0])
+            return values[0]
         if type(x).__module__.split(".")[0] == "pandas":
             import pandas as pd
 
@@ -389,10 +491,20 @@ class LimeTabular:
             raise ValueError("x contains NaN or infinite values")
         return values[0].astype(np.float64)
 
+    def _check_row_missing(self, row: np.ndarray) -> None:
+        for j in range(self.n_features):
+            if np.isinf(row[j]):
+                raise ValueError(f"x column {self.feature_names[j]!r} is infinite")
+            if np.isnan(row[j]) and j not in self.boundaries and j not in self.categorical_features:
+                raise ValueError(
+                    f"x column {self.feature_names[j]!r} is missing; with discretize_continuous=False numeric "
+                    "columns must be present"
+                )
+
     def _sample(self, row: np.ndarray, num_samples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
         category = row.copy()
-        for j, cuts in self.boundaries.items():
-            category[j] = float(np.searchsorted(cuts, row[j]))
+        for j in self.boundaries:
+            category[j] = self._bin(j, row[j])
         return _core.lime_sample(self._features, row, category, num_samples, self.sample_around_instance, seed)
 
     def _native(self, predict_fn: Callable) -> Optional[ModelFunction]:
@@ -423,7 +535,8 @@ class LimeTabular:
                 out = native(inverse)
                 out = out[:, 0] if self.mode == "regression" and out.shape[1] == 1 else out
             else:
-                argument = inverse if self.template is None else _frame(inverse, self.template)
+                # The user's function gets a DataFrame with the training frame's columns and dtypes.
+                argument = inverse if self.codec is None else self._user_frame(inverse)
                 out = np.asarray(predict_fn(argument), dtype=np.float64)
         except (TypeError, ValueError):
             if not callable(predict_fn):
@@ -503,7 +616,8 @@ class LimeTabular:
             scaled, predictions, num_features=num_features, labels=labels, top_labels=top_labels, row=row
         )
         if keep_neighborhood:
-            explanation.neighborhood = {"samples": inverse, "scaled": scaled, "predictions": predictions}
+            samples = inverse if self.codec is None else self._user_frame(inverse)
+            explanation.neighborhood = {"samples": samples, "scaled": scaled, "predictions": predictions}
         return explanation
 
     def explain_neighborhood(
@@ -585,7 +699,12 @@ class LimeTabular:
         >>> len(lime.explain_many(X[:3], lambda Z: Z[:, 0], num_features=1, num_samples=200))
         3
         """
-        rows = as_matrix(X, name="X", n_features=self.n_features, allow_nan=False, keep_float32=False).values
+        if self.codec is not None and (is_frame(X) or self.codec.mixed):
+            rows = self._lime_codes(self.codec.encode(X, "X"))
+            for row in rows:
+                self._check_row_missing(row)
+        else:
+            rows = as_matrix(X, name="X", n_features=self.n_features, allow_nan=False, keep_float32=False).values
         num_samples = int(kwargs.pop("num_samples", 5000))
         num_features = kwargs.pop("num_features", 10)
         random_state = kwargs.pop("random_state", None)

@@ -7,6 +7,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .._input import as_matrix, feature_names_of
+from ._pipeline import Preprocessing, group_explanation, split_pipeline, wrong_width_hint
 from .background import as_background
 from .explanation import Explanation
 
@@ -48,12 +49,17 @@ class LinearExplainer:
 
     Parameters
     ----------
-    model : fitted linear model or (coef, intercept)
+    model : fitted linear model, (coef, intercept) or scikit-learn Pipeline
         Anything with ``coef_`` and ``intercept_``: scikit-learn's ``LinearRegression``,
         ``Ridge``, ``Lasso``, ``SGDRegressor``, ``LogisticRegression``, loopwise learners.
         Multi-output / multinomial coefficients give one output per row of ``coef_``.
+        A ``Pipeline`` ending in such a model is explained on its transformed columns:
+        ``pipeline[:-1].transform`` is applied to the background and to ``X``.
     background : array-like, DataFrame or Background
-        Rows whose (weighted) mean is the reference point.
+        Rows whose (weighted) mean is the reference point (the raw input for a Pipeline).
+    group_features : bool
+        For a Pipeline with a ColumnTransformer: sum the attributions of the columns
+        derived from each input column (see :class:`TreeExplainer`).
 
     Attributes
     ----------
@@ -70,9 +76,20 @@ class LinearExplainer:
     [[3.0, 1.0]]
     """
 
-    def __init__(self, model: Any, background: Any) -> None:
+    def __init__(self, model: Any, background: Any, *, group_features: bool = False) -> None:
         self.model = model
-        self.coef, self.intercept, self._output_names = _coefficients(model)
+        steps, final = split_pipeline(model)
+        self.preprocessing = None if steps is None else Preprocessing(steps)
+        self.coef, self.intercept, self._output_names = _coefficients(final)
+        self._groups = None
+        if group_features:
+            if self.preprocessing is None:
+                raise ValueError("group_features=True needs a Pipeline (its preprocessing maps input columns to outputs)")
+            self._groups = self.preprocessing.groups()
+        if self.preprocessing is not None:
+            if background is None:
+                raise ValueError("background is required: pass background rows (the pipeline's raw input)")
+            background = self.preprocessing.transform(background, "background")
         self.background = as_background(background)
         if self.background.data.shape[1] != self.coef.shape[1]:
             raise ValueError(
@@ -84,6 +101,8 @@ class LinearExplainer:
         self._base = self.coef @ self.mean + self.intercept
         self.expected_value = float(self._base[0]) if self._base.size == 1 else self._base.copy()
         self.feature_names = self.background.feature_names
+        if self.preprocessing is not None:
+            self.feature_names = self.preprocessing.output_names
 
     def __call__(self, X: Any) -> Explanation:
         """Explain the rows of ``X``.
@@ -94,14 +113,28 @@ class LinearExplainer:
         >>> LinearExplainer((np.array([1.0, 2.0]), 0.0), np.zeros((1, 2)))([[1.0, 1.0]]).values.tolist()
         [[1.0, 2.0]]
         """
-        rows = as_matrix(X, name="X", n_features=self.coef.shape[1], feature_names=self.feature_names,
-                         keep_float32=False).values
+        raw = X
+        if self.preprocessing is not None:
+            X = self.preprocessing.transform(X)
+        try:
+            rows = as_matrix(X, name="X", n_features=self.coef.shape[1],
+                             feature_names=None if self.preprocessing is not None else self.feature_names,
+                             keep_float32=False).values
+        except ValueError as error:
+            hint = None if self.preprocessing is not None else wrong_width_hint(X, self.coef.shape[1], self.feature_names)
+            if hint is None:
+                raise
+            raise ValueError(f"{error}; {hint}") from error
         phi = (rows - self.mean)[:, :, None] * self.coef.T[None, :, :]
         names = self.feature_names or feature_names_of(X)
         base = np.broadcast_to(self._base, (rows.shape[0], self._base.size))
         if phi.shape[2] == 1:
-            return Explanation(phi[:, :, 0], base[:, 0], data=rows, feature_names=names)
-        return Explanation(phi, base, data=rows, feature_names=names, output_names=self._output_names)
+            explanation = Explanation(phi[:, :, 0], base[:, 0], data=rows, feature_names=names)
+        else:
+            explanation = Explanation(phi, base, data=rows, feature_names=names, output_names=self._output_names)
+        if self._groups is None:
+            return explanation
+        return group_explanation(explanation, self._groups[0], self._groups[1], raw)
 
     def shap_values(self, X: Any) -> np.ndarray:
         """SHAP values as an array (n, m) or (n, m, k)."""

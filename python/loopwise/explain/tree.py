@@ -11,6 +11,7 @@ from .. import _core
 from .._input import feature_names_of
 from .._threads import resolve_n_jobs
 from ..models import TreeEnsemble
+from ._pipeline import Preprocessing, group_explanation, split_pipeline, wrong_width_hint
 from .explanation import Explanation
 
 __all__ = ["TreeExplainer"]
@@ -22,6 +23,21 @@ _INTERACTION_BUDGET = 32 * 2**20  # doubles per interaction chunk (256 MB)
 _PROGRESS_MIN_ROWS = 20_000
 
 
+def _ensemble(model: Any) -> TreeEnsemble:
+    """The model's trees, or an error that names the explainer to use instead."""
+    try:
+        return TreeEnsemble.from_model(model)
+    except (TypeError, ValueError) as error:
+        name = type(model).__name__
+        if hasattr(model, "coef_") or name.endswith(("Regression", "Regressor", "Classifier")) and "Linear" in name:
+            hint = (f"{name} is a linear model: use LinearExplainer(model, background) (exact), or "
+                    "KernelExplainer(model.predict_proba or model.predict, background)")
+        else:
+            hint = (f"{name} is not a tree model loopwise can read: use KernelExplainer(model.predict, background) "
+                    "or PermutationExplainer(model.predict, background), which work with any model")
+        raise type(error)(f"{error}. {hint}") from error
+
+
 def _interactive() -> bool:
     return hasattr(sys, "ps1") or "ipykernel" in sys.modules
 
@@ -31,8 +47,11 @@ class TreeExplainer:
 
     Parameters
     ----------
-    model : tree model or TreeEnsemble
-        Anything :meth:`loopwise.TreeEnsemble.from_model` accepts.
+    model : tree model, TreeEnsemble or scikit-learn Pipeline
+        Anything :meth:`loopwise.TreeEnsemble.from_model` accepts, or a ``Pipeline`` whose
+        last step is such a model: the explainer then applies ``pipeline[:-1].transform``
+        to ``X`` (and ``data``) itself and explains the tree model on the transformed
+        columns, named by ``get_feature_names_out()``. Pass the user's raw frame.
     data : array-like of shape (n_background, n_features), optional
         Background rows. With data, ``feature_perturbation="auto"`` is interventional:
         a coalition's value is the mean over background rows r of ``f(x_S, r_rest)``.
@@ -46,6 +65,12 @@ class TreeExplainer:
         Threads (``None``: all cores). Results are bit-identical for any value.
     progress : bool, optional
         Show a tqdm bar; ``None`` shows it for long runs in an interactive session.
+    group_features : bool
+        For a Pipeline whose preprocessing is a ColumnTransformer: sum the attributions of
+        the columns derived from each input column (e.g. the one-hot columns of ``city``)
+        so the explanation is in the user's columns, with the user's values as ``data``.
+        Sums of SHAP values of a group are the SHAP values of the group as one player only
+        approximately, but additivity is exact. Raises when an output cannot be mapped.
 
     Attributes
     ----------
@@ -90,13 +115,22 @@ class TreeExplainer:
         model_output: str = "raw",
         n_jobs: Optional[int] = None,
         progress: Optional[bool] = None,
+        group_features: bool = False,
     ) -> None:
         if feature_perturbation not in _PERTURBATIONS:
             raise ValueError(f"feature_perturbation must be one of {_PERTURBATIONS}, got {feature_perturbation!r}")
         if model_output not in _OUTPUTS:
             raise ValueError(f"model_output must be one of {_OUTPUTS}, got {model_output!r}")
         self.model = model
-        self.ensemble = TreeEnsemble.from_model(model)
+        steps, final = split_pipeline(model)
+        self.preprocessing = None if steps is None else Preprocessing(steps)
+        self.ensemble = _ensemble(final)
+        self.group_features = bool(group_features)
+        self._groups: Optional[tuple[list[str], list[list[int]]]] = None
+        if self.group_features:
+            if self.preprocessing is None:
+                raise ValueError("group_features=True needs a Pipeline (its preprocessing maps input columns to outputs)")
+            self._groups = self.preprocessing.groups()
         self.feature_perturbation = feature_perturbation
         self.model_output = model_output
         self.n_jobs = n_jobs
@@ -124,7 +158,7 @@ class TreeExplainer:
             self._core = _core.PathDependentTreeShap(self.ensemble._core)
             expected = np.asarray(self._core.expected_value, dtype=np.float64)
         else:
-            background = self.ensemble._validate_X(data, name="data")
+            background = self._validate(data, "data")
             self.data = background
             self._core = _core.InterventionalTreeShap(self.ensemble._core, background)
             expected = np.asarray(self._core.expected_value(self._transformed), dtype=np.float64)
@@ -132,10 +166,32 @@ class TreeExplainer:
         self.expected_value: Union[float, np.ndarray] = float(expected[0]) if expected.size == 1 else expected
 
     # ------------------------------------------------------------------ helpers
+    def _validate(self, X: Any, name: str = "X") -> np.ndarray:
+        if self.preprocessing is not None:
+            X = self.preprocessing.transform(X, name)
+        try:
+            return self.ensemble._validate_X(X, name=name)
+        except ValueError as error:
+            hint = None if self.preprocessing is not None else wrong_width_hint(
+                X, self.ensemble.n_features, self.ensemble.feature_names
+            )
+            if hint is None:
+                raise
+            raise ValueError(f"{error}; {hint}") from error
+
     def _rows(self, X: Any) -> tuple[np.ndarray, list[str]]:
-        values = self.ensemble._validate_X(X)
-        names = self.ensemble.feature_names or feature_names_of(X)
+        values = self._validate(X)
+        if self.preprocessing is not None and self.preprocessing.output_names is not None:
+            names = self.preprocessing.output_names
+        else:
+            names = self.ensemble.feature_names or feature_names_of(X)
         return values, list(names) if names else [f"x{j}" for j in range(self.ensemble.n_features)]
+
+    def _grouped(self, explanation: Explanation, X: Any) -> Explanation:
+        if self._groups is None:
+            return explanation
+        names, groups = self._groups
+        return group_explanation(explanation, names, groups, X)
 
     def _chunks(self, n: int, size: int, what: str) -> Iterator[tuple[int, int]]:
         starts = range(0, n, size)
@@ -209,6 +265,8 @@ class TreeExplainer:
         >>> TreeExplainer(tree).shap_values([[1, 1]]).tolist()
         [[1.0, 0.5]]
         """
+        if self._groups is not None:
+            return self(X, check_additivity=check_additivity).values
         values, _ = self._rows(X)
         phi = self._raw_values(values)
         if check_additivity:
@@ -230,9 +288,10 @@ class TreeExplainer:
         if check_additivity:
             self._check_additivity(values, phi)
         base = self._expected if self._expected.size > 1 else float(self._expected[0])
-        return Explanation(
+        explanation = Explanation(
             self._squeeze(phi), base, data=values, feature_names=names, output_names=self._output_names()
         )
+        return self._grouped(explanation, X)
 
     def shap_interaction_values(self, X: Any) -> np.ndarray:
         """Exact SHAP interaction values (path-dependent), shape (n, m, m) or (n, m, m, k).
