@@ -170,7 +170,7 @@ class FeedbackLoop:
         from .store import FeedbackStore
 
         if model is None and not os.path.isdir(self.path):
-            raise ValueError(f"the loop at {self.path!r} does not exist: pass model= to start it")
+            raise ValueError(f"the loop at {self.path!r} does not exist, so it has no champion: pass model= to start it")
         if model is not None:
             if not callable(getattr(model, "predict", None)):
                 raise TypeError(f"model must have a predict method, got {type(model).__name__}")
@@ -916,7 +916,8 @@ class FeedbackLoop:
         self.close()
 
     def __repr__(self) -> str:
-        return f"FeedbackLoop({self.path!r}, champion={self.registry.champion()})"
+        registry = getattr(self, "registry", None)
+        return f"FeedbackLoop({self.path!r}, champion={registry.champion() if registry is not None else None})"
 
 
 def _slice_groups(values: pd.Series) -> np.ndarray:

@@ -330,7 +330,8 @@ class Refit:
     """Train a new model from scratch on the selected window.
 
     ``train_fn(X, y, sample_weight)`` returns a fitted model; by default the champion is
-    cloned with scikit-learn and refitted.
+    cloned with scikit-learn and refitted, the weights routed to where it takes them (the
+    final step of a ``Pipeline``).
 
     Examples
     --------
@@ -346,11 +347,11 @@ class Refit:
             return self.train_fn(X, y, sample_weight)
         from sklearn.base import clone
 
-        model = clone(champion)
-        try:
-            return model.fit(X, y, sample_weight=sample_weight)
-        except TypeError:  # estimators without sample_weight support
-            return model.fit(X, y)
+        from ._fit import fit_with_weights
+
+        # Weights go where the estimator takes them (a Pipeline's final step); a model that
+        # takes none is fitted without them, with a warning naming it.
+        return fit_with_weights(clone(champion), X, y, sample_weight)
 
 
 @dataclass

@@ -167,7 +167,8 @@ def test_adversarial_challengers_are_never_promoted(tmp_path, how):
         served, truth, frozen, actions, _, _ = _simulate(tmp_path, kind="none", task="classification", n_samples=5000,
                                                          policy=policy, trusted=True, sensitive=["group"])
         assert "promoted" not in actions and "rejected" in actions
-        entries = FeedbackLoop(tmp_path / "loop", trusted=True).audit.entries()
+        # make_bad is local to this test: the loop could not save it, so it is passed again.
+        entries = FeedbackLoop(tmp_path / "loop", trusted=True, policy=policy).audit.entries()
         rejected = entries[(entries["kind"] == "validation") & (entries["passed"] == False)]  # noqa: E712
         for details in rejected["details"]:
             assert any(rule["rule"].startswith("fairness:group") and not rule["passed"] for rule in details["rules"])
@@ -177,7 +178,9 @@ def test_adversarial_challengers_are_never_promoted(tmp_path, how):
                                                      policy=policy, trusted=True)
     assert "promoted" not in actions
     assert "rejected" in actions
-    loop = FeedbackLoop(tmp_path / "loop", trusted=True)
+    with pytest.raises(ValueError, match="could not be saved"):
+        FeedbackLoop(tmp_path / "loop", trusted=True)
+    loop = FeedbackLoop(tmp_path / "loop", trusted=True, policy=policy)
     assert loop.champion_version == 1
     entries = loop.audit.entries()
     assert (entries["kind"] == "validation").any()
@@ -233,7 +236,8 @@ _KILLED_STEP = textwrap.dedent(
 
     policy = Policy(triggers=[LabelCountTrigger(n=100)], selection=SlidingWindow(1000), retrain=Refit(train_fn=slow_train),
                     min_labels=100, gate={"require_significance": False})
-    loop = FeedbackLoop(sys.argv[1], policy=policy)
+    # slow_train lives in this script, so the loop cannot save it: reconfigure each run.
+    loop = FeedbackLoop(sys.argv[1], policy=policy, reconfigure=True)
     print(loop.step(key="k"), flush=True)
     """
 )
@@ -252,7 +256,9 @@ def test_killed_in_the_middle_of_step_resumes(tmp_path):
     assert process.stdout.readline().strip() == "training"
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
-    reopened = FeedbackLoop(tmp_path / "loop")
+    with pytest.raises(ValueError, match="could not be saved"):  # slow_train was not importable by path
+        FeedbackLoop(tmp_path / "loop")
+    reopened = FeedbackLoop(tmp_path / "loop", policy=Policy())
     assert reopened.champion_version == 1  # nothing half-promoted
     assert reopened.registry.versions()["version"].tolist() == [1]
     reopened.close()
