@@ -86,18 +86,21 @@ def non_numeric_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def as_float_frame(frame: pd.DataFrame, names: Optional[Iterable[str]] = None) -> pd.DataFrame:
-    """The numeric and time columns ``names`` (all by default) as float64, time columns in
-    seconds (see :func:`time_seconds`); raises naming any other column."""
+    """The columns ``names`` (all by default) as float64: time columns in seconds (see
+    :func:`time_seconds`), others as their numbers (bool as 0 / 1, numeric strings in an
+    object column as numbers); raises naming every column that has no numeric value."""
     names = list(frame.columns) if names is None else list(names)
-    bad = non_numeric_columns(frame[names])
-    if bad:
-        raise ValueError(f"columns {bad} are not numeric (dtypes {[str(frame[c].dtype) for c in bad]}); "
-                         "encode them first (e.g. one-hot or category codes) or leave them out")
-    out = {}
+    out, bad = {}, []
     for c in names:
         series = frame[c]
         if column_kind(series.dtype) in TIME_KINDS:
             out[c] = time_seconds(series)
-        else:
+            continue
+        try:
             out[c] = series.to_numpy(dtype=np.float64, na_value=np.nan)
+        except (TypeError, ValueError):
+            bad.append(c)
+    if bad:
+        raise ValueError(f"columns {bad} are not numeric (dtypes {[str(frame[c].dtype) for c in bad]}); "
+                         "encode them first (e.g. one-hot or category codes) or leave them out")
     return pd.DataFrame(out, index=frame.index, columns=names)
