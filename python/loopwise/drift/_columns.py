@@ -85,16 +85,32 @@ def non_numeric_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if column_kind(frame[c].dtype) not in NUMBER_KINDS]
 
 
+_NUMBER_OBJECTS = ("integer", "floating", "mixed-integer-float", "decimal", "boolean", "empty")
+
+
+def _holds_numbers(series: pd.Series) -> bool:
+    """Numeric, bool, or an object column of Python numbers (text such as zip codes is
+    not silently parsed as numbers)."""
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
+        return True
+    if series.dtype == object:
+        return pd.api.types.infer_dtype(series, skipna=True) in _NUMBER_OBJECTS
+    return False
+
+
 def as_float_frame(frame: pd.DataFrame, names: Optional[Iterable[str]] = None) -> pd.DataFrame:
     """The columns ``names`` (all by default) as float64: time columns in seconds (see
-    :func:`time_seconds`), others as their numbers (bool as 0 / 1, numeric strings in an
-    object column as numbers); raises naming every column that has no numeric value."""
+    :func:`time_seconds`), others as their numbers (bool as 0 / 1, an object column of
+    Python numbers as those numbers); raises naming every other column (text, category)."""
     names = list(frame.columns) if names is None else list(names)
     out, bad = {}, []
     for c in names:
         series = frame[c]
         if column_kind(series.dtype) in TIME_KINDS:
             out[c] = time_seconds(series)
+            continue
+        if not _holds_numbers(series):
+            bad.append(c)
             continue
         try:
             out[c] = series.to_numpy(dtype=np.float64, na_value=np.nan)
