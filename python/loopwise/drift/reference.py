@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
@@ -14,6 +13,7 @@ import pandas as pd
 from .. import _core
 from .._threads import resolve_n_jobs
 from . import _high_cardinality as hc
+from . import _rows
 from . import statistics as st
 from ._columns import NUMBER_KINDS, TIME_KINDS, TIME_NOTE, as_float_frame, check_time_column, column_kind, time_zone
 from ._table import category_strings, is_numeric_dtype, to_frame
@@ -26,7 +26,10 @@ __all__ = ["Reference", "compare", "AUTO_SIZE_LIMIT", "DEFAULT_THRESHOLDS", "NUM
 AUTO_SIZE_LIMIT = 1000
 #: Numeric columns with at most this many distinct values are tested as categories.
 AUTO_FEW_VALUES = 5
-#: Drift thresholds of the distance tests (drifted when statistic >= threshold).
+#: Drift thresholds of the distance tests (drifted when statistic >= threshold): 0.1 each,
+#: evidently's default for its wasserstein, psi, jensenshannon, hellinger and ed tests.
+#: evidently's energy test uses the raw distance and ">"; here the energy distance is
+#: divided by sqrt(max(reference std, 0.001)), which equals the raw one for unit-scale data.
 DEFAULT_THRESHOLDS = {"wasserstein": 0.1, "psi": 0.1, "jensen_shannon": 0.1, "hellinger": 0.1, "energy": 0.1}
 NUMERIC_TESTS = ("ks", "cvm", "anderson", "wasserstein", "energy", "psi", "jensen_shannon", "hellinger")
 CATEGORICAL_TESTS = ("chi2", "g_test", "z", "high_cardinality", "jensen_shannon", "psi", "hellinger")
@@ -297,25 +300,6 @@ def _choose_test(profile: ColumnProfile, tests: Union[str, Mapping[str, str]], f
     return requested
 
 
-def _adjust(p_values: np.ndarray, correction: Optional[str]) -> np.ndarray:
-    """Bonferroni or Benjamini-Hochberg adjusted p-values (NaN entries ignored)."""
-    adjusted = np.full_like(p_values, np.nan)
-    valid = ~np.isnan(p_values)
-    p = p_values[valid]
-    if correction is None or p.size == 0:
-        adjusted[valid] = p
-    elif correction == "bonferroni":
-        adjusted[valid] = np.minimum(p * p.size, 1.0)
-    else:  # Benjamini-Hochberg step-up
-        order = np.argsort(p)
-        scaled = p[order] * p.size / np.arange(1, p.size + 1)
-        stepped = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
-        out = np.empty_like(p)
-        out[order] = stepped
-        adjusted[valid] = out
-    return adjusted
-
-
 def _histogram(profile: ColumnProfile, sorted_current: Optional[np.ndarray], current_counts: Optional[tuple]) -> dict:
     if profile.numeric_like:
         a, b = profile.sorted_values, sorted_current
@@ -366,8 +350,8 @@ def _compare(ref: Reference, current: Any, *, tests, alpha, correction, drift_sh
     for p in ref.profiles:
         requested = tests.get(p.name, "auto") if isinstance(tests, Mapping) else tests
         few[p.name] = (p.kind == "numeric" and requested == "auto"
-                       and _distinct_at_most(p.sorted_values, AUTO_FEW_VALUES)
-                       and _distinct_at_most(sorted_current[p.name], AUTO_FEW_VALUES)
+                       and _rows.distinct_at_most(p.sorted_values, AUTO_FEW_VALUES)
+                       and _rows.distinct_at_most(sorted_current[p.name], AUTO_FEW_VALUES)
                        and np.union1d(p.sorted_values, sorted_current[p.name]).size <= AUTO_FEW_VALUES)
         if p.kind == "categorical":
             names, counts = category_counts[p.name]
@@ -428,9 +412,9 @@ def _compare(ref: Reference, current: Any, *, tests, alpha, correction, drift_sh
                 current_counts = ([f"{c:g}" for c in cats], cur_counts.astype(np.int64))
                 ref_counts = ref_counts.astype(np.int64)
                 hist_profile = ColumnProfile(p.name, "categorical", p.dtype, p.n_rows, p.n_missing, counts=ref_counts)
-            row.update(_categorical_row(test, ref_counts, current_counts[1], psi_epsilon, js_base))
+            row.update(_rows.categorical_row(test, ref_counts, current_counts[1], psi_epsilon, js_base))
         else:
-            row.update(_numeric_row(test, numeric_stats[p.name], p.sorted_values, sorted_current[p.name]))
+            row.update(_rows.numeric_row(test, numeric_stats[p.name], p.sorted_values, sorted_current[p.name]))
         if p.kind in TIME_KINDS:
             row["method"] = f"{TIME_NOTE[p.kind]}; {row['method']}".rstrip("; ")
         rows.append(row)
@@ -438,7 +422,7 @@ def _compare(ref: Reference, current: Any, *, tests, alpha, correction, drift_sh
             histograms[p.name] = _histogram(hist_profile, sorted_current.get(p.name), current_counts)
 
     table = pd.DataFrame(rows)
-    table["p_value_adjusted"] = _adjust(table["p_value"].to_numpy(dtype=np.float64), correction)
+    table["p_value_adjusted"] = _rows.adjust(table["p_value"].to_numpy(dtype=np.float64), correction)
     is_p = table["test"].isin(P_VALUE_TESTS).to_numpy()
     no_values = (table["n_reference"] == 0) | (table["n_current"] == 0)
     table["drifted"] = np.where(is_p, table["p_value_adjusted"] < alpha, table["statistic"] >= table["threshold"])
@@ -459,54 +443,6 @@ def _compare(ref: Reference, current: Any, *, tests, alpha, correction, drift_sh
     }
     return DriftReport(table=table, drifted=share >= drift_share, share_drifted=share, settings=settings,
                        statistics=stats_frame, histograms=histograms)
-
-
-def _distinct_at_most(sorted_values: np.ndarray, k: int) -> bool:
-    if sorted_values.size == 0:
-        return True
-    return int(np.count_nonzero(sorted_values[1:] != sorted_values[:-1])) + 1 <= k
-
-
-def _categorical_row(test: str, p: np.ndarray, q: np.ndarray, psi_epsilon: float, js_base: float) -> dict:
-    if test == "high_cardinality":
-        return hc.high_cardinality_row(p, q)
-    if test == "z":
-        if int(((p + q) > 0).sum()) > 2:
-            raise ValueError(f"the z-test needs at most 2 distinct values, got {int(((p + q) > 0).sum())}; use chi2")
-        keep = (p + q) > 0
-        statistic, p_value = st.proportion_z(p[keep], q[keep])
-        return {"statistic": statistic, "p_value": p_value, "method": "pooled two-proportion z-test"}
-    if test in ("chi2", "g_test"):
-        statistic, p_value, dof = st.contingency_test(p, q, log_likelihood=test == "g_test")
-        return {"statistic": statistic, "p_value": p_value, "method": f"dof={dof}, unseen={int(((p == 0) & (q > 0)).sum())}"}
-    psi_value, js_value, hellinger_value = _core.drift_count_divergences(p, q, psi_epsilon, js_base)
-    value = {"psi": psi_value, "jensen_shannon": js_value, "hellinger": hellinger_value}[test]
-    return {"statistic": value, "method": "category frequencies"}
-
-
-def _numeric_row(test: str, s: dict, sa: np.ndarray, sb: np.ndarray) -> dict:
-    if test == "ks":
-        result = st._ks_result(s["ks"], s["ks_exact_pvalue"], sa.size, sb.size)
-        return {"statistic": result.statistic, "p_value": result.p_value, "method": result.method}
-    if test == "cvm":
-        if sa.size < 2 or sb.size < 2:
-            return {"method": "too few values"}
-        exact = np.nan
-        if max(sa.size, sb.size) <= 20:
-            exact = _core.drift_cvm_exact_pvalue(s["cvm_u"], sa.size, sb.size)
-        result = st._cvm_result(s["cvm_u"], exact, sa.size, sb.size)
-        return {"statistic": result.statistic, "p_value": result.p_value, "method": result.method}
-    if test == "anderson":
-        if sa.size + sb.size < 4:
-            return {"method": "too few values"}
-        result = st._anderson_result(s["anderson_a2akn"], sa, sb)
-        return {"statistic": result.statistic, "p_value": result.p_value, "method": result.method}
-    scale = max(s["reference_std"], st.STD_FLOOR)
-    if test == "wasserstein":
-        return {"statistic": s["wasserstein"] / scale, "method": "normalized by reference std"}
-    if test == "energy":
-        return {"statistic": s["energy"] / math.sqrt(scale), "method": "normalized by sqrt(reference std)"}
-    return {"statistic": s[test], "method": "reference-quantile bins"}
 
 
 def compare(reference: Any, current: Any, *, tests: Union[str, Mapping[str, str]] = "auto", alpha: float = 0.05,

@@ -143,3 +143,11 @@ def test_time_zones_are_compared_in_utc():
     same_instants["last_login"] = ref["last_login"].dt.tz_convert("America/New_York")
     table = drift.compare(ref, same_instants).table
     assert table.loc[0, "statistic"] == 0.0
+
+
+def test_z_test_requested_on_a_many_valued_column_names_it():
+    ref, cur = mixed_frame(0, 300), mixed_frame(1, 300)
+    with pytest.raises(ValueError, match=r"'city' has 5.*'chi2'"):
+        drift.compare(ref, cur, tests={"city": "z"})
+    table = drift.compare(ref, cur, tests="z").table.set_index("column")  # applies where it fits
+    assert table.loc["active", "test"] == "z" and table.loc["city", "test"] == "chi2"
