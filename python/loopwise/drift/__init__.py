@@ -13,11 +13,11 @@ from .quality import QualityReport, quality
 from .reference import Reference, compare
 from .report import DriftReport
 from .statistics import (TestResult, anderson, chi2, cvm, energy, g_test, hellinger, jensen_shannon, ks, psi,
-                         wasserstein)
+                         wasserstein, z_test)
 
 __all__ = [
     "compare", "Reference", "DriftReport", "TestResult", "ks", "cvm", "anderson", "wasserstein", "energy", "psi",
-    "jensen_shannon", "hellinger", "chi2", "g_test", "mmd_test", "MMDResult", "classifier_test",
+    "jensen_shannon", "hellinger", "chi2", "g_test", "z_test", "mmd_test", "MMDResult", "classifier_test",
     "ClassifierTestResult", "ReconstructionDrift", "attribute", "explanation_drift", "quality", "QualityReport",
     "monitor",
 ]

@@ -9,14 +9,16 @@ import pandas as pd
 
 from .._random import RandomState, resolve_seed
 from .._threads import resolve_n_jobs
-from ._table import is_numeric_dtype, to_frame
+from ._columns import NUMBER_KINDS, TIME_KINDS, column_kind, time_seconds
+from ._table import to_frame
 
 __all__ = ["attribute", "explanation_drift"]
 
 
 def _encoded_pair(reference: Any, current: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Both tables as float frames; categorical columns become codes over the union of
-    their categories, so a code means the same category on both sides."""
+    """Both tables as float frames; datetime / timedelta columns become seconds and
+    categorical columns codes over the union of their categories, so a code means the
+    same category on both sides."""
     ref = to_frame(reference, "reference")
     cur = to_frame(current, "current")
     if list(ref.columns) != list(cur.columns):
@@ -26,7 +28,14 @@ def _encoded_pair(reference: Any, current: Any) -> tuple[pd.DataFrame, pd.DataFr
     ref_out, cur_out = {}, {}
     for name in ref.columns:
         a, b = ref[name], cur[name]
-        if is_numeric_dtype(a.dtype) and is_numeric_dtype(b.dtype):
+        kind_a, kind_b = column_kind(a.dtype), column_kind(b.dtype)
+        if kind_a in TIME_KINDS or kind_b in TIME_KINDS:
+            if kind_a != kind_b and not (a.isna().all() or b.isna().all()):
+                raise ValueError(f"column {name!r} is {a.dtype} in reference but {b.dtype} in current; convert both "
+                                 "with pd.to_datetime (or pd.to_timedelta) first")
+            ref_out[name] = time_seconds(a) if kind_a in TIME_KINDS else np.full(len(a), np.nan)
+            cur_out[name] = time_seconds(b) if kind_b in TIME_KINDS else np.full(len(b), np.nan)
+        elif kind_a in NUMBER_KINDS and kind_b in NUMBER_KINDS:
             ref_out[name] = a.to_numpy(dtype=np.float64, na_value=np.nan)
             cur_out[name] = b.to_numpy(dtype=np.float64, na_value=np.nan)
         else:
@@ -57,7 +66,8 @@ def attribute(reference: Any, current: Any, *, method: str = "auto", max_rows: i
     Parameters
     ----------
     reference, current : table
-        Same columns; categorical columns are encoded as shared category codes.
+        Same columns; datetime / timedelta columns enter the classifier as seconds,
+        categorical (bool, category, str / object) ones as shared category codes.
     method : {"auto", "shap", "permutation"}
         ``"auto"`` is ``"shap"``.
     max_rows : int

@@ -11,6 +11,7 @@ import numpy as np
 from .. import _core
 from .._random import RandomState, resolve_seed
 from .._threads import resolve_n_jobs
+from ._columns import as_float_frame
 from ._table import to_frame
 
 __all__ = ["MMDResult", "mmd_test", "median_bandwidth", "ClassifierTestResult", "classifier_test",
@@ -18,9 +19,8 @@ __all__ = ["MMDResult", "mmd_test", "median_bandwidth", "ClassifierTestResult", 
 
 
 def numeric_matrix(data: Any, name: str, columns: Optional[list[str]] = None) -> tuple[np.ndarray, list[str]]:
-    """A finite float64 matrix and its column names; categorical columns become codes
-    (shared between calls through ``columns`` order only, so encode them yourself when
-    their meaning matters)."""
+    """A finite float64 matrix and its column names; datetime / timedelta columns become
+    seconds, any other non-numeric column is an error naming it."""
     frame = to_frame(data, name)
     if columns is not None:
         missing = [c for c in columns if c not in frame.columns]
@@ -29,9 +29,9 @@ def numeric_matrix(data: Any, name: str, columns: Optional[list[str]] = None) ->
             raise ValueError(f"{name} columns differ from the reference: missing {missing}, unexpected {extra}")
         frame = frame[columns]
     try:
-        matrix = frame.to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be numeric for a multivariate test; encode categorical columns first") from None
+        matrix = as_float_frame(frame).to_numpy(dtype=np.float64)
+    except ValueError as error:
+        raise ValueError(f"{name}: a multivariate test needs numeric columns; {error}") from None
     if not np.isfinite(matrix).all():
         bad = [c for c, ok in zip(frame.columns, np.isfinite(matrix).all(axis=0)) if not ok]
         raise ValueError(f"{name} has missing or infinite values in columns {bad}; impute or drop them first")
@@ -179,8 +179,9 @@ def classifier_test(X: Any, Y: Any, model: Any = None, *, n_splits: int = 5,
     Parameters
     ----------
     X, Y : table
-        Reference and current rows with the same numeric columns (NaN allowed when the
-        model supports it; the default HistGradientBoostingClassifier does).
+        Reference and current rows with the same numeric columns (datetime / timedelta
+        columns are used as seconds; NaN allowed when the model supports it; the default
+        HistGradientBoostingClassifier does).
     model : scikit-learn classifier, optional
         Any classifier with ``predict_proba``; default a small histogram gradient boosting.
     n_splits : int
@@ -209,10 +210,11 @@ def classifier_test(X: Any, Y: Any, model: Any = None, *, n_splits: int = 5,
     if list(fx.columns) != list(fy.columns):
         raise ValueError(f"X and Y must have the same columns: {list(fx.columns)} vs {list(fy.columns)}")
     try:
-        x = fx.to_numpy(dtype=np.float64, na_value=np.nan)
-        y = fy.to_numpy(dtype=np.float64, na_value=np.nan)
-    except (TypeError, ValueError):
-        raise ValueError("classifier_test needs numeric columns; encode categorical columns first") from None
+        x = as_float_frame(fx).to_numpy(dtype=np.float64)
+        y = as_float_frame(fy).to_numpy(dtype=np.float64)
+    except ValueError as error:
+        raise ValueError(f"classifier_test needs numeric columns (datetime ones are used as seconds): {error}; "
+                         "or use loopwise.drift.attribute, which encodes categorical columns itself") from None
     if np.isinf(x).any() or np.isinf(y).any():
         raise ValueError("X and Y must not contain infinite values")
     if min(len(x), len(y)) < n_splits:

@@ -8,7 +8,8 @@ from typing import Any, Optional, Sequence
 import numpy as np
 import pandas as pd
 
-from ._table import category_strings, is_numeric_dtype, to_frame
+from ._columns import TIME_KINDS, column_kind
+from ._table import category_strings, to_frame
 from .report import _plain
 
 __all__ = ["QualityReport", "quality", "SEVERITIES"]
@@ -63,7 +64,10 @@ def quality(reference: Any, current: Any, *, categorical: Optional[Sequence[str]
     Checks: schema (missing / unexpected columns: critical), type changes (critical),
     missing-rate increase, share of numeric values outside the reference [min, max],
     share of rows with categories unseen in the reference, constant columns (critical
-    when the reference varied), and the share of duplicate rows. Each share is graded
+    when the reference varied), and the share of duplicate rows. Datetime and timedelta
+    columns are checked for type, missing rate and constancy only: a time column moving
+    past the reference range is expected, and :func:`loopwise.drift.compare` tests its
+    shift; they are never treated as categories. Each share is graded
     ``info`` below its warning level, ``warning`` from it and ``critical`` from its
     critical level; a check with nothing to report adds no row.
 
@@ -92,9 +96,10 @@ def quality(reference: Any, current: Any, *, categorical: Optional[Sequence[str]
         add("schema", c, None, None, "warning", f"column {c!r} is new in current")
     for name in [c for c in ref.columns if c in cur.columns]:
         a, b = ref[name], cur[name]
-        numeric_a = is_numeric_dtype(a.dtype) and name not in declared
-        numeric_b = is_numeric_dtype(b.dtype) and name not in declared
-        if numeric_a != numeric_b and not b.isna().all():
+        kind_a = column_kind(a.dtype, name in declared)
+        kind_b = column_kind(b.dtype, name in declared)
+        numeric_a = kind_a == "numeric"
+        if kind_a != kind_b and not b.isna().all():
             add("type_change", name, str(b.dtype), str(a.dtype), "critical",
                 f"column {name!r} changed type from {a.dtype} to {b.dtype}")
             continue
@@ -106,7 +111,9 @@ def quality(reference: Any, current: Any, *, categorical: Optional[Sequence[str]
         va, vb = a.dropna(), b.dropna()
         if va.empty or vb.empty:
             continue
-        if numeric_a:
+        if kind_a in TIME_KINDS:
+            pass
+        elif numeric_a:
             lo, hi = float(va.min()), float(va.max())
             vals = vb.to_numpy(dtype=np.float64)
             if np.isinf(vals).any():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence, Union
@@ -13,8 +12,10 @@ import pandas as pd
 
 from .. import _core
 from .._threads import resolve_n_jobs
-from . import _pvalues
+from . import _high_cardinality as hc
+from . import _rows
 from . import statistics as st
+from ._columns import NUMBER_KINDS, TIME_KINDS, TIME_NOTE, as_float_frame, check_time_column, column_kind, time_zone
 from ._table import category_strings, is_numeric_dtype, to_frame
 from .report import DriftReport
 
@@ -25,15 +26,23 @@ __all__ = ["Reference", "compare", "AUTO_SIZE_LIMIT", "DEFAULT_THRESHOLDS", "NUM
 AUTO_SIZE_LIMIT = 1000
 #: Numeric columns with at most this many distinct values are tested as categories.
 AUTO_FEW_VALUES = 5
-#: Drift thresholds of the distance tests (drifted when statistic >= threshold).
+#: Drift thresholds of the distance tests (drifted when statistic >= threshold): 0.1 each,
+#: evidently's default for its wasserstein, psi, jensenshannon, hellinger and ed tests.
+#: evidently's energy test uses the raw distance and ">"; here the energy distance is
+#: divided by sqrt(max(reference std, 0.001)), which equals the raw one for unit-scale data.
 DEFAULT_THRESHOLDS = {"wasserstein": 0.1, "psi": 0.1, "jensen_shannon": 0.1, "hellinger": 0.1, "energy": 0.1}
 NUMERIC_TESTS = ("ks", "cvm", "anderson", "wasserstein", "energy", "psi", "jensen_shannon", "hellinger")
-CATEGORICAL_TESTS = ("chi2", "g_test", "jensen_shannon", "psi", "hellinger")
-P_VALUE_TESTS = ("ks", "cvm", "anderson", "chi2", "g_test")
+CATEGORICAL_TESTS = ("chi2", "g_test", "z", "high_cardinality", "jensen_shannon", "psi", "hellinger")
+P_VALUE_TESTS = ("ks", "cvm", "anderson", "chi2", "g_test", "z", "high_cardinality")
 AUTO_RULE = (
-    f"numeric: KS p-value when the reference has <= {AUTO_SIZE_LIMIT} values, else Wasserstein-1 / reference std "
-    f">= 0.1; categorical (and numeric with <= {AUTO_FEW_VALUES} distinct values): chi-squared p-value when the "
-    f"reference has <= {AUTO_SIZE_LIMIT} values, else Jensen-Shannon distance (base 2, category frequencies) >= 0.1"
+    f"evidently's default rule: numeric (and datetime / timedelta, as seconds): KS p-value when the reference has "
+    f"<= {AUTO_SIZE_LIMIT} non-missing values, else Wasserstein-1 / max(reference std, 0.001) >= 0.1; categorical "
+    f"(and numeric with <= {AUTO_FEW_VALUES} distinct values in both samples together): with <= {AUTO_SIZE_LIMIT} "
+    f"reference values the two-proportion z-test for <= 2 distinct values, else the chi-squared p-value "
+    f"(homogeneity form); beyond, the Jensen-Shannon distance (natural log, category frequencies) >= 0.1. "
+    f"loopwise additions: categorical columns with > {hc.HIGH_CARDINALITY} distinct values (or mostly unique "
+    f"values) use the high-cardinality test (top-{hc.TOP_K} + other chi-squared and new-category share, "
+    f"Bonferroni-combined p-value); p-values are corrected across columns (see 'correction')"
 )
 _FORMAT = "loopwise.drift.Reference/1"
 
@@ -43,7 +52,7 @@ class ColumnProfile:
     """What the comparison needs to know about one reference column."""
 
     name: str
-    kind: str  # "numeric" or "categorical"
+    kind: str  # "numeric", "datetime", "timedelta" (values in seconds) or "categorical"
     dtype: str
     n_rows: int
     n_missing: int
@@ -51,6 +60,11 @@ class ColumnProfile:
     edges: np.ndarray = field(default_factory=lambda: np.empty(0))
     categories: list = field(default_factory=list)
     counts: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    time_zone: Optional[str] = None  # of a tz-aware datetime column
+
+    @property
+    def numeric_like(self) -> bool:
+        return self.kind in NUMBER_KINDS
 
     @property
     def n_values(self) -> int:
@@ -62,19 +76,19 @@ def _kinds(frame: pd.DataFrame, categorical: Optional[Sequence[str]]) -> dict[st
     unknown = declared - set(frame.columns)
     if unknown:
         raise ValueError(f"categorical names columns that do not exist: {sorted(unknown)}")
-    return {c: "categorical" if c in declared or not is_numeric_dtype(frame[c].dtype) else "numeric"
-            for c in frame.columns}
+    return {c: column_kind(frame[c].dtype, c in declared) for c in frame.columns}
 
 
 def _sorted_columns(frame: pd.DataFrame, names: list[str], label: str) -> dict[str, np.ndarray]:
-    """Sorted non-missing values per numeric column (views into one row-sorted array).
+    """Sorted non-missing values per numeric or time column (views into one row-sorted
+    array; time columns in seconds).
 
     The table is transposed to one row per column (free for pandas' column blocks) and
     sorted with numpy's vectorised sort, about 3x faster than the core's radix sort here.
     """
     if not names:
         return {}
-    by_column = np.ascontiguousarray(frame[names].to_numpy(dtype=np.float64, na_value=np.nan).T)
+    by_column = np.ascontiguousarray(as_float_frame(frame, names).to_numpy(dtype=np.float64).T)
     infinite = np.isinf(by_column).any(axis=1)
     if infinite.any():
         raise ValueError(f"{label} has infinite values in columns {[n for n, f in zip(names, infinite) if f]}")
@@ -85,7 +99,8 @@ def _sorted_columns(frame: pd.DataFrame, names: list[str], label: str) -> dict[s
 
 def _counts_for(values: pd.Series, categories: list) -> tuple[list, np.ndarray]:
     counts = values.value_counts(sort=False)
-    extra = [c for c in counts.index if c not in set(categories)]
+    known = set(categories)
+    extra = [c for c in counts.index if c not in known]
     full = list(categories) + extra
     return full, counts.reindex(full, fill_value=0).to_numpy(np.int64)
 
@@ -94,7 +109,8 @@ class Reference:
     """A profile of reference data, fitted once and compared with many current batches.
 
     Numeric columns keep their sorted values (so the exact tests stay exact) and their
-    PSI bin edges; categorical columns keep category counts. The profile saves to one
+    PSI bin edges; datetime and timedelta columns the same in seconds (never categories);
+    categorical columns (bool, category, str / object) keep category counts. The profile saves to one
     ``.npz`` file (arrays + JSON metadata, no pickle) and loads back.
 
     Examples
@@ -118,8 +134,9 @@ class Reference:
 
     def __repr__(self) -> str:
         kinds = [p.kind for p in self.profiles]
+        times = len(kinds) - kinds.count("numeric") - kinds.count("categorical")
         return (f"Reference({len(self.profiles)} columns: {kinds.count('numeric')} numeric, "
-                f"{kinds.count('categorical')} categorical)")
+                + (f"{times} datetime/timedelta, " if times else "") + f"{kinds.count('categorical')} categorical)")
 
     @classmethod
     def fit(cls, reference: Any, *, categorical: Optional[Sequence[str]] = None,
@@ -130,7 +147,9 @@ class Reference:
         Parameters
         ----------
         reference : table
-            Reference data; non-numeric, bool and pandas category columns are categorical.
+            Reference data. Integer and float columns are numeric; datetime (tz-naive or
+            tz-aware) and timedelta columns are compared as time, in seconds; bool, pandas
+            category and str / object columns are categorical.
         categorical : list of str, optional
             Further columns to treat as categorical.
         columns : list of str, optional
@@ -149,13 +168,14 @@ class Reference:
         resolve_n_jobs(n_jobs)  # validate early; sorting is numpy's
         frame = to_frame(reference, "reference", columns)
         kinds = _kinds(frame, categorical)
-        numeric = [c for c in frame.columns if kinds[c] == "numeric"]
+        numeric = [c for c in frame.columns if kinds[c] in NUMBER_KINDS]
         sorted_columns = _sorted_columns(frame, numeric, "reference")
         profiles = []
         for name in frame.columns:
             series = frame[name]
-            profile = ColumnProfile(name, kinds[name], str(series.dtype), len(frame), int(series.isna().sum()))
-            if kinds[name] == "numeric":
+            profile = ColumnProfile(name, kinds[name], str(series.dtype), len(frame), int(series.isna().sum()),
+                                    time_zone=time_zone(series) if kinds[name] == "datetime" else None)
+            if profile.numeric_like:
                 values = sorted_columns[name]
                 profile.sorted_values = values
                 profile.edges = st.quantile_edges(values, bins) if values.size else np.empty(0)
@@ -171,7 +191,8 @@ class Reference:
         meta = {"format": _FORMAT, "bins": self.bins, "columns": []}
         for i, p in enumerate(self.profiles):
             meta["columns"].append({"name": p.name, "kind": p.kind, "dtype": p.dtype, "n_rows": p.n_rows,
-                                    "n_missing": p.n_missing, "categories": [str(c) for c in p.categories]})
+                                    "n_missing": p.n_missing, "categories": [str(c) for c in p.categories],
+                                    "time_zone": p.time_zone})
             arrays[f"values_{i}"] = p.sorted_values
             arrays[f"edges_{i}"] = p.edges
             arrays[f"counts_{i}"] = p.counts
@@ -212,7 +233,8 @@ class Reference:
                 profiles.append(ColumnProfile(c["name"], c["kind"], c["dtype"], int(c["n_rows"]), int(c["n_missing"]),
                                               np.ascontiguousarray(data[f"values_{i}"], dtype=np.float64),
                                               np.asarray(data[f"edges_{i}"], dtype=np.float64),
-                                              list(c["categories"]), np.asarray(data[f"counts_{i}"], dtype=np.int64)))
+                                              list(c["categories"]), np.asarray(data[f"counts_{i}"], dtype=np.int64),
+                                              c.get("time_zone")))
         return cls(profiles, bins=int(meta["bins"]))
 
     # -------------------------------------------------------------- comparison
@@ -245,19 +267,32 @@ def _check_schema(ref: Reference, frame: pd.DataFrame, strict: bool) -> None:
                if p.kind == "numeric" and not is_numeric_dtype(frame[p.name].dtype)
                and not frame[p.name].isna().all()]
     if changed:
-        raise ValueError(f"current has non-numeric values in numeric reference columns: {changed}")
+        raise ValueError(f"current has non-numeric values in numeric reference columns: {changed}; convert them "
+                         "with pd.to_numeric, or declare the columns categorical=[...] when fitting the reference")
+    for p in ref.profiles:
+        if p.kind in TIME_KINDS:
+            check_time_column(p.name, p.kind, p.time_zone, frame[p.name], "current")
 
 
-def _choose_test(profile: ColumnProfile, tests: Union[str, Mapping[str, str]], few_values: bool) -> str:
+def _choose_test(profile: ColumnProfile, tests: Union[str, Mapping[str, str]], few_values: bool,
+                 n_distinct: int = 0, high_cardinality: bool = False) -> str:
+    """The test of one column; ``n_distinct`` counts the values of both samples together."""
     requested = tests.get(profile.name, "auto") if isinstance(tests, Mapping) else tests
     categorical = profile.kind == "categorical"
     allowed = CATEGORICAL_TESTS if categorical else NUMERIC_TESTS
-    if isinstance(tests, str) and requested not in allowed:
+    if isinstance(tests, str) and (requested not in allowed or (requested == "z" and n_distinct > 2)):
         requested = "auto"  # one test name for the whole table applies where it fits
+    if requested == "z" and n_distinct > 2:
+        raise ValueError(f"test 'z' needs a column with at most 2 distinct values, but {profile.name!r} has "
+                         f"{n_distinct}; use 'chi2'")
     if requested == "auto":
         large = profile.n_values > AUTO_SIZE_LIMIT
+        if categorical and high_cardinality:
+            return "high_cardinality"
         if categorical or few_values:
-            return "jensen_shannon" if large else "chi2"
+            if large:
+                return "jensen_shannon"
+            return "z" if n_distinct <= 2 else "chi2"
         return "wasserstein" if large else "ks"
     if requested not in allowed:
         raise ValueError(f"test {requested!r} does not apply to {profile.kind} column {profile.name!r}; "
@@ -265,27 +300,8 @@ def _choose_test(profile: ColumnProfile, tests: Union[str, Mapping[str, str]], f
     return requested
 
 
-def _adjust(p_values: np.ndarray, correction: Optional[str]) -> np.ndarray:
-    """Bonferroni or Benjamini-Hochberg adjusted p-values (NaN entries ignored)."""
-    adjusted = np.full_like(p_values, np.nan)
-    valid = ~np.isnan(p_values)
-    p = p_values[valid]
-    if correction is None or p.size == 0:
-        adjusted[valid] = p
-    elif correction == "bonferroni":
-        adjusted[valid] = np.minimum(p * p.size, 1.0)
-    else:  # Benjamini-Hochberg step-up
-        order = np.argsort(p)
-        scaled = p[order] * p.size / np.arange(1, p.size + 1)
-        stepped = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
-        out = np.empty_like(p)
-        out[order] = stepped
-        adjusted[valid] = out
-    return adjusted
-
-
 def _histogram(profile: ColumnProfile, sorted_current: Optional[np.ndarray], current_counts: Optional[tuple]) -> dict:
-    if profile.kind == "numeric":
+    if profile.numeric_like:
         a, b = profile.sorted_values, sorted_current
         if a.size == 0 or b is None or b.size == 0:
             return {"labels": [], "reference": [], "current": []}
@@ -294,7 +310,11 @@ def _histogram(profile: ColumnProfile, sorted_current: Optional[np.ndarray], cur
         # Counts from the sorted samples (right-closed bins, the first one closed).
         ra = np.diff(np.searchsorted(a, edges[1:], side="right"), prepend=0) / a.size
         rb = np.diff(np.searchsorted(b, edges[1:], side="right"), prepend=0) / b.size
-        return {"labels": [f"{x:.3g}" for x in edges[:-1]], "reference": ra.tolist(), "current": rb.tolist()}
+        if profile.kind == "datetime":
+            labels = [str(t) for t in pd.to_datetime(edges[:-1], unit="s").strftime("%Y-%m-%d %H:%M")]
+        else:
+            labels = [f"{x:.3g}" for x in edges[:-1]]
+        return {"labels": labels, "reference": ra.tolist(), "current": rb.tolist()}
     categories, cur = current_counts
     ref = np.zeros(len(categories))
     ref[: len(profile.counts)] = profile.counts
@@ -317,19 +337,30 @@ def _compare(ref: Reference, current: Any, *, tests, alpha, correction, drift_sh
     threads = resolve_n_jobs(n_jobs)
     frame = to_frame(current, "current")
     _check_schema(ref, frame, strict=True)
-    numeric = [p for p in ref.profiles if p.kind == "numeric"]
+    numeric = [p for p in ref.profiles if p.numeric_like]
     sorted_current = _sorted_columns(frame, [p.name for p in numeric], "current")
+    # Category counts over the union of both samples (reference categories first).
+    category_counts = {p.name: _counts_for(category_strings(frame[p.name]), p.categories)
+                       for p in ref.profiles if p.kind == "categorical"}
 
-    # Which test per column (numeric columns with few distinct values behave as categories).
+    # Which test per column (numeric columns with few distinct values behave as categories;
+    # time columns never do).
     chosen: dict[str, str] = {}
     few: dict[str, bool] = {}
     for p in ref.profiles:
         requested = tests.get(p.name, "auto") if isinstance(tests, Mapping) else tests
         few[p.name] = (p.kind == "numeric" and requested == "auto"
-                       and _distinct_at_most(p.sorted_values, AUTO_FEW_VALUES)
-                       and _distinct_at_most(sorted_current[p.name], AUTO_FEW_VALUES)
+                       and _rows.distinct_at_most(p.sorted_values, AUTO_FEW_VALUES)
+                       and _rows.distinct_at_most(sorted_current[p.name], AUTO_FEW_VALUES)
                        and np.union1d(p.sorted_values, sorted_current[p.name]).size <= AUTO_FEW_VALUES)
-        chosen[p.name] = _choose_test(p, tests, few[p.name])
+        if p.kind == "categorical":
+            names, counts = category_counts[p.name]
+            n_distinct = len(names)
+            high = hc.is_high_cardinality(n_distinct, len(p.categories), p.n_values)
+            chosen[p.name] = _choose_test(p, tests, False, n_distinct, high)
+        else:
+            n_distinct = np.union1d(p.sorted_values, sorted_current[p.name]).size if few[p.name] else 0
+            chosen[p.name] = _choose_test(p, tests, few[p.name], n_distinct)
 
     # One parallel pass over numeric columns computes every statistic; a second computes
     # exact KS p-values only where KS is the chosen test.
@@ -369,7 +400,7 @@ def _compare(ref: Reference, current: Any, *, tests, alpha, correction, drift_sh
             row["method"] = "no values on one side"
         elif p.kind == "categorical" or few[p.name]:
             if p.kind == "categorical":
-                current_counts = _counts_for(category_strings(series), p.categories)
+                current_counts = category_counts[p.name]
                 ref_counts = np.zeros(len(current_counts[0]), dtype=np.int64)
                 ref_counts[: len(p.counts)] = p.counts
             else:
@@ -381,15 +412,17 @@ def _compare(ref: Reference, current: Any, *, tests, alpha, correction, drift_sh
                 current_counts = ([f"{c:g}" for c in cats], cur_counts.astype(np.int64))
                 ref_counts = ref_counts.astype(np.int64)
                 hist_profile = ColumnProfile(p.name, "categorical", p.dtype, p.n_rows, p.n_missing, counts=ref_counts)
-            row.update(_categorical_row(test, ref_counts, current_counts[1], psi_epsilon, js_base))
+            row.update(_rows.categorical_row(test, ref_counts, current_counts[1], psi_epsilon, js_base))
         else:
-            row.update(_numeric_row(test, numeric_stats[p.name], p.sorted_values, sorted_current[p.name]))
+            row.update(_rows.numeric_row(test, numeric_stats[p.name], p.sorted_values, sorted_current[p.name]))
+        if p.kind in TIME_KINDS:
+            row["method"] = f"{TIME_NOTE[p.kind]}; {row['method']}".rstrip("; ")
         rows.append(row)
-        if hist_profile.kind == "numeric" or current_counts is not None:
+        if hist_profile.numeric_like or current_counts is not None:
             histograms[p.name] = _histogram(hist_profile, sorted_current.get(p.name), current_counts)
 
     table = pd.DataFrame(rows)
-    table["p_value_adjusted"] = _adjust(table["p_value"].to_numpy(dtype=np.float64), correction)
+    table["p_value_adjusted"] = _rows.adjust(table["p_value"].to_numpy(dtype=np.float64), correction)
     is_p = table["test"].isin(P_VALUE_TESTS).to_numpy()
     no_values = (table["n_reference"] == 0) | (table["n_current"] == 0)
     table["drifted"] = np.where(is_p, table["p_value_adjusted"] < alpha, table["statistic"] >= table["threshold"])
@@ -412,46 +445,6 @@ def _compare(ref: Reference, current: Any, *, tests, alpha, correction, drift_sh
                        statistics=stats_frame, histograms=histograms)
 
 
-def _distinct_at_most(sorted_values: np.ndarray, k: int) -> bool:
-    if sorted_values.size == 0:
-        return True
-    return int(np.count_nonzero(sorted_values[1:] != sorted_values[:-1])) + 1 <= k
-
-
-def _categorical_row(test: str, p: np.ndarray, q: np.ndarray, psi_epsilon: float, js_base: float) -> dict:
-    if test in ("chi2", "g_test"):
-        statistic, p_value, dof = st.contingency_test(p, q, log_likelihood=test == "g_test")
-        return {"statistic": statistic, "p_value": p_value, "method": f"dof={dof}, unseen={int(((p == 0) & (q > 0)).sum())}"}
-    psi_value, js_value, hellinger_value = _core.drift_count_divergences(p, q, psi_epsilon, js_base)
-    value = {"psi": psi_value, "jensen_shannon": js_value, "hellinger": hellinger_value}[test]
-    return {"statistic": value, "method": "category frequencies"}
-
-
-def _numeric_row(test: str, s: dict, sa: np.ndarray, sb: np.ndarray) -> dict:
-    if test == "ks":
-        result = st._ks_result(s["ks"], s["ks_exact_pvalue"], sa.size, sb.size)
-        return {"statistic": result.statistic, "p_value": result.p_value, "method": result.method}
-    if test == "cvm":
-        if sa.size < 2 or sb.size < 2:
-            return {"method": "too few values"}
-        exact = np.nan
-        if max(sa.size, sb.size) <= 20:
-            exact = _core.drift_cvm_exact_pvalue(s["cvm_u"], sa.size, sb.size)
-        result = st._cvm_result(s["cvm_u"], exact, sa.size, sb.size)
-        return {"statistic": result.statistic, "p_value": result.p_value, "method": result.method}
-    if test == "anderson":
-        if sa.size + sb.size < 4:
-            return {"method": "too few values"}
-        result = st._anderson_result(s["anderson_a2akn"], sa, sb)
-        return {"statistic": result.statistic, "p_value": result.p_value, "method": result.method}
-    scale = s["reference_std"] if s["reference_std"] > 0 else 1.0
-    if test == "wasserstein":
-        return {"statistic": s["wasserstein"] / scale, "method": "normalized by reference std"}
-    if test == "energy":
-        return {"statistic": s["energy"] / math.sqrt(scale), "method": "normalized by sqrt(reference std)"}
-    return {"statistic": s[test], "method": "reference-quantile bins"}
-
-
 def compare(reference: Any, current: Any, *, tests: Union[str, Mapping[str, str]] = "auto", alpha: float = 0.05,
             correction: Optional[str] = "fdr", categorical: Optional[Sequence[str]] = None,
             columns: Optional[Sequence[str]] = None, drift_share: float = 0.5,
@@ -464,13 +457,16 @@ def compare(reference: Any, current: Any, *, tests: Union[str, Mapping[str, str]
     Parameters
     ----------
     reference, current : table
-        numpy arrays, pandas (numeric, bool, object and category columns), polars or
-        pyarrow tables with the same columns.
+        numpy arrays, pandas, polars or pyarrow tables with the same columns. Integer
+        and float columns are numeric; datetime (tz-naive or tz-aware, the same on both
+        sides) and timedelta columns are compared as time in seconds, never as
+        categories; bool, category and str / object columns are categorical.
     tests : "auto", str or dict
         ``"auto"`` applies the documented rule (see Notes); a test name applies it to
         every column it fits; a dict maps column -> test (others stay ``"auto"``).
-        Numeric tests: ``ks, cvm, anderson, wasserstein, energy, psi, jensen_shannon,
-        hellinger``; categorical: ``chi2, g_test, jensen_shannon, psi, hellinger``.
+        Numeric (and time) tests: ``ks, cvm, anderson, wasserstein, energy, psi,
+        jensen_shannon, hellinger``; categorical: ``chi2, g_test, z (at most 2 values),
+        high_cardinality, jensen_shannon, psi, hellinger``.
     alpha : float
         Significance level of the p-value tests (after correction).
     correction : {"fdr", "bonferroni", None}
@@ -487,7 +483,9 @@ def compare(reference: Any, current: Any, *, tests: Union[str, Mapping[str, str]
         hellinger, energy``, all 0.1 by default).
     bins, psi_epsilon, js_base : int, float, float
         Binning of numeric columns for PSI / Jensen-Shannon / Hellinger (reference
-        quantiles), the PSI floor for empty bins (1e-4) and the JS log base (2).
+        quantiles), the PSI floor for empty bins (1e-4) and the JS log base (e, as
+        evidently and ``scipy.spatial.distance.jensenshannon``; the 0.1 threshold is
+        meant for it).
     missing_threshold : float
         A change of the missing rate larger than this is flagged (``missing_drifted``).
     multivariate : {None, "mmd", "classifier"}
@@ -506,14 +504,40 @@ def compare(reference: Any, current: Any, *, tests: Union[str, Mapping[str, str]
 
     Notes
     -----
-    The ``"auto"`` rule (as evidently's default): a numeric column with more than 1000
-    non-missing reference values is judged by the Wasserstein-1 distance divided by the
-    reference standard deviation (drift when >= 0.1), a smaller one by the two-sample KS
-    test; categorical columns (and numeric ones with at most 5 distinct values) use the
-    chi-squared test up to 1000 reference values and the Jensen-Shannon distance of the
-    category frequencies (drift when >= 0.1) beyond. Each row of the table names the test
-    and threshold that applied. Missing values are excluded from every test and reported
-    as missing rates.
+    The ``"auto"`` rule is evidently's default data-drift rule (its documented "data
+    drift algorithm", ``get_stattest`` of evidently 0.6/0.7); the size is the number of
+    non-missing reference values, the distinct count that of both samples together:
+
+    - numeric, more than 5 distinct values: two-sample KS p-value (< alpha) up to 1000
+      reference values; beyond, Wasserstein-1 / max(reference std, 0.001) >= 0.1;
+    - categorical, and numeric with at most 5 distinct values: up to 1000 reference
+      values the two-proportion z-test (at most 2 distinct values) or the chi-squared
+      test (p-value < alpha); beyond, the Jensen-Shannon distance of the category
+      frequencies, natural log, >= 0.1;
+    - the dataset drifted when the share of drifted columns is >= ``drift_share`` (0.5).
+
+    Where loopwise departs from evidently, on purpose:
+
+    - datetime / timedelta columns (evidently skips them) are tested like numeric
+      columns on their value in seconds; the row's ``method`` says so;
+    - categorical columns with more than 50 distinct values, or mostly unique values,
+      use the ``high_cardinality`` test (top-20 + "other" chi-squared and the share of
+      current rows with categories unseen in the reference, Bonferroni-combined
+      p-value; ``statistic`` is that new-category share) instead of a chi-squared test
+      or a distance over thousands of sparse cells;
+    - the chi-squared test is the homogeneity test of the 2 x K table (as
+      ``scipy.stats.chi2_contingency``, Yates at one degree of freedom); evidently tests
+      the current counts against the reference frequencies taken as exact, which ignores
+      the reference's own sampling noise and so flags drift more often than alpha;
+    - p-values are corrected across columns (``correction="fdr"``); evidently corrects
+      nothing: pass ``correction=None`` for its per-column verdicts;
+    - ``psi``, ``jensen_shannon`` and ``hellinger`` bin numeric columns at 10 reference
+      quantiles (evidently: Sturges' rule over both samples); the auto rule uses them
+      only on category frequencies, where both agree;
+    - the missing rate is compared too (``missing_drifted``, a change > ``missing_threshold``).
+
+    Each row of the table names the test and threshold that applied. Missing values are
+    excluded from every test and reported as missing rates.
 
     Examples
     --------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Optional, Sequence
+from typing import Any, Optional
 
 import numpy as np
 
@@ -16,14 +16,20 @@ from .. import _core
 from . import _pvalues
 
 __all__ = ["TestResult", "ks", "cvm", "anderson", "wasserstein", "energy", "psi", "jensen_shannon",
-           "hellinger", "chi2", "g_test", "quantile_edges", "PSI_EPSILON", "PSI_BINS", "JS_BASE"]
+           "hellinger", "chi2", "g_test", "z_test", "quantile_edges", "PSI_EPSILON", "PSI_BINS", "JS_BASE",
+           "STD_FLOOR"]
 
 #: Default number of reference-quantile bins for PSI, Jensen-Shannon and Hellinger.
 PSI_BINS = 10
 #: Proportions below this are raised to it before PSI takes logarithms.
 PSI_EPSILON = 1e-4
-#: Log base of the Jensen-Shannon distance (base 2 bounds it by 1).
-JS_BASE = 2.0
+#: Log base of the Jensen-Shannon distance: the natural log, as evidently (which calls
+#: ``scipy.spatial.distance.jensenshannon`` with its default base e). Its drift threshold
+#: 0.1 is meant for this base; base 2 gives values sqrt(1 / ln 2) = 1.20 times larger.
+JS_BASE = math.e
+#: The normalised Wasserstein / energy distances divide by max(reference std, STD_FLOOR),
+#: evidently's floor for a constant reference.
+STD_FLOOR = 0.001
 
 # Mirrors loopwise::drift::Statistic (column_compare.hpp).
 KS, KS_EXACT, CVM, CVM_EXACT, ANDERSON, WASSERSTEIN, ENERGY, BINNED = (1 << i for i in range(8))
@@ -243,8 +249,8 @@ def wasserstein(reference: Any, current: Any, *, normalize: bool = False) -> Tes
     Parameters
     ----------
     normalize : bool
-        Divide by the reference standard deviation (population, ddof=0), giving a
-        scale-free effect size; a constant reference divides by 1 instead.
+        Divide by max(reference standard deviation (population, ddof=0), 0.001), a
+        scale-free effect size (evidently's ``wasserstein`` normalisation and floor).
 
     Examples
     --------
@@ -259,8 +265,7 @@ def wasserstein(reference: Any, current: Any, *, normalize: bool = False) -> Tes
 
 
 def _reference_scale(sorted_reference: np.ndarray) -> float:
-    std = float(np.std(sorted_reference))
-    return std if std > 0 else 1.0
+    return max(float(np.std(sorted_reference)), STD_FLOOR)
 
 
 def energy(reference: Any, current: Any, *, normalize: bool = False) -> TestResult:
@@ -316,6 +321,10 @@ def psi(reference: Any, current: Any, *, bins: int = PSI_BINS, epsilon: float = 
         categorical: Optional[bool] = None) -> TestResult:
     """Population stability index sum (q - p) ln(q / p).
 
+    Drift threshold 0.1 in :func:`loopwise.drift.compare` (evidently's). Numeric samples
+    are binned at reference quantiles (evidently: Sturges' rule over both samples, with a
+    different floor for empty bins), so values can differ from evidently's.
+
     Parameters
     ----------
     bins : int
@@ -343,11 +352,17 @@ def jensen_shannon(reference: Any, current: Any, *, bins: int = PSI_BINS, base: 
                    categorical: Optional[bool] = None) -> TestResult:
     """Jensen-Shannon distance (square root of the divergence) in log base ``base``.
 
-    Bins as in :func:`psi`; empty bins contribute 0 (0 log 0 = 0), no epsilon.
+    The default base is e, as ``scipy.spatial.distance.jensenshannon`` and evidently use
+    (the distance is then at most sqrt(ln 2) = 0.833); ``base=2`` bounds it by 1. Bins as
+    in :func:`psi`; empty bins contribute 0 (0 log 0 = 0), no epsilon. (evidently bins a
+    numeric column with more than 20 distinct values by Sturges' rule over both samples;
+    here the bins are reference quantiles, the same for every current batch.)
 
     Examples
     --------
-    >>> jensen_shannon(["a", "a"], ["b", "b"]).statistic
+    >>> round(jensen_shannon(["a", "a"], ["b", "b"]).statistic, 4)
+    0.8326
+    >>> jensen_shannon(["a", "a"], ["b", "b"], base=2).statistic
     1.0
     """
     if not (base > 1):
@@ -424,3 +439,37 @@ def g_test(reference: Any, current: Any, *, correction: bool = True) -> TestResu
     statistic, p_value, dof = contingency_test(p, q, log_likelihood=True, correction=correction)
     unseen = [str(c) for c, count in zip(categories, p) if count == 0]
     return TestResult("g_test", statistic, p_value, "log-likelihood", {"dof": dof, "unseen_categories": unseen})
+
+
+def z_test(reference: Any, current: Any) -> TestResult:
+    """Two-proportion z-test (pooled variance) for a column with at most two values.
+
+    evidently's default for binary columns with at most 1000 reference values. The first
+    value in sorted order is the "success"; ``statistic`` is z = (p_ref - p_cur) /
+    sqrt(P (1 - P) (1/n + 1/m)) with the pooled proportion P, the p-value two-sided. z^2
+    equals the chi-squared statistic without Yates' correction, so the two agree.
+
+    Examples
+    --------
+    >>> z_test([0] * 50 + [1] * 50, [0] * 80 + [1] * 20).p_value < 1e-4
+    True
+    """
+    categories, p, q = category_counts(reference, current)
+    if len(categories) > 2:
+        raise ValueError(f"the z-test needs at most 2 distinct values, got {len(categories)}; use chi2")
+    statistic, p_value = proportion_z(p, q)
+    return TestResult("z", statistic, p_value, "pooled two-proportion", {"categories": [str(c) for c in categories]})
+
+
+def proportion_z(p: np.ndarray, q: np.ndarray) -> tuple[float, float]:
+    """z statistic and two-sided p-value from the counts of (at most) two categories."""
+    from scipy.stats import norm
+
+    p = np.asarray(p, dtype=np.float64)
+    q = np.asarray(q, dtype=np.float64)
+    if p.size < 2 or (p + q > 0).sum() < 2:
+        return 0.0, 1.0  # one value on both sides: nothing can differ
+    n, m = p.sum(), q.sum()
+    pooled = (p[0] + q[0]) / (n + m)
+    z = (p[0] / n - q[0] / m) / math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m))
+    return float(z), float(2 * norm.sf(abs(z)))

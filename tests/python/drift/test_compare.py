@@ -166,7 +166,7 @@ def test_report_serialises(tmp_path):
     report = drift.compare(ref, cur)
     data = json.loads(report.to_json(tmp_path / "r.json"))
     assert data["drifted"] is True and len(data["columns"]) == 3
-    assert data["settings"]["js_base"] == 2.0 and "auto_rule" in data["settings"]
+    assert data["settings"]["js_base"] == pytest.approx(np.e) and "auto_rule" in data["settings"]
     html = report.to_html(tmp_path / "r.html")
     assert html.startswith("<!DOCTYPE html>") and html.count("<svg") == 3
     assert "<script" not in html and "http" not in html.replace("http://www.w3.org/2000/svg", "")
