@@ -234,3 +234,20 @@ def test_time_split_ties_keep_input_order_and_bad_fractions_raise():
             time_split(_times([0, 1]), bad)
     train, valid = time_split(_times([3, 1, 2, 0]))  # default fraction 0.25
     assert train.tolist() == [3, 1, 2] and valid.tolist() == [0]
+
+
+def test_selections_and_split_keep_input_order_among_equal_times_on_long_inputs():
+    # Long enough (> 16 rows) that an unstable sort would reorder equal keys.
+    times = _times(np.repeat([2, 0, 1], 40))
+    train, valid = time_split(times, 0.5)
+    assert train.tolist() == list(range(40, 80)) + list(range(80, 100))
+    assert valid.tolist() == list(range(100, 120)) + list(range(0, 40))
+    assert SlidingWindow(n_rows=50).select(times)[0].tolist() == list(range(110, 120)) + list(range(0, 40))
+    assert TimeDecay(half_life="1s", max_rows=50).select(times)[0].tolist() == list(range(110, 120)) + list(range(40))
+    chosen = Reservoir(n_rows=200).select(times)[0]
+    assert chosen.tolist() == list(range(40, 80)) + list(range(80, 120)) + list(range(40))
+
+
+def test_reservoir_default_seed_is_zero():
+    times = _times(SHUFFLED)
+    assert np.array_equal(Reservoir(n_rows=4).select(times)[0], Reservoir(n_rows=4).select(times, random_state=0)[0])
