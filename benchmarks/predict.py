@@ -72,7 +72,7 @@ def main(argv=None) -> int:
 
     for name, peer, model, peer_run, kind in cases:
         ensemble = TreeEnsemble.from_model(model)
-        ours_fn = ensemble.predict_proba if kind == "proba" else ensemble.predict
+        ours_fn = ensemble.predict_proba if kind == "proba" else ensemble.decision_function
         X_ours = X if ensemble.supports_missing else np.nan_to_num(X)
         for threads in (1, 2):
             X_peer = X_ours

@@ -111,7 +111,7 @@ class ModelFunction:
             if method == "predict_proba":
                 candidate = lambda rows: ensemble.predict_proba(rows, n_jobs=resolve_n_jobs(self.n_jobs))  # noqa: E731
             else:
-                candidate = lambda rows: ensemble.predict(rows, n_jobs=resolve_n_jobs(self.n_jobs))  # noqa: E731
+                candidate = lambda rows: ensemble.decision_function(rows, n_jobs=resolve_n_jobs(self.n_jobs))  # noqa: E731
             name = "TreeEnsemble"
         if candidate is None:
             return

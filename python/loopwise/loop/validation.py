@@ -50,6 +50,7 @@ METRICS = {"accuracy": True, "precision": True, "recall": True, "f1": True, "auc
            "log_loss": False, "rmse": False, "mae": False}
 TESTS = ("mcnemar", "delong", "bootstrap", "paired_t")
 _PER_ROW = ("accuracy", "log_loss", "rmse", "mae")
+_LABEL_METRICS = ("accuracy", "precision", "recall", "f1")
 _CLASSIFICATION = ("accuracy", "precision", "recall", "f1", "auc", "log_loss")
 _EPS = 1e-15
 _MAX_EXACT_GROUPS = 10
@@ -277,6 +278,45 @@ def _score(metric: str, y: np.ndarray, scored: _Scored, classes: np.ndarray) -> 
     return float(np.mean(values))
 
 
+def _model_classes(model: Any) -> Optional[np.ndarray]:
+    """The class labels a model declares (``classes_`` or ``classes``), if any."""
+    for attribute in ("classes_", "classes"):
+        classes = getattr(model, attribute, None)
+        if classes is not None and not callable(classes) and np.ndim(classes) == 1 and len(classes):
+            return np.asarray(classes)
+    return None
+
+
+def _outside(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Mask of ``values`` not in ``allowed``, compared like :func:`_equal` (numbers as numbers)."""
+    if values.dtype.kind in "biuf" and allowed.dtype.kind in "biuf":
+        return ~np.isin(values.astype(np.float64), allowed.astype(np.float64))
+    return ~np.isin(values.astype(str), allowed.astype(str))
+
+
+def _check_labels(name: str, model: Any, prediction: np.ndarray, y: np.ndarray, metric: str) -> None:
+    """Refuse predictions that are not class labels when the metric compares labels.
+
+    Margins or probabilities compared with 0/1 labels would score 0 for both models and the
+    gate would report "no gain" instead of the real problem.
+    """
+    classes = _model_classes(model)
+    allowed = np.unique(y.astype(str)) if y.dtype.kind not in "biuf" else np.unique(y)
+    bad = _outside(prediction, allowed)
+    if classes is not None and bad.any():
+        bad &= _outside(prediction, classes)
+    if not bad.any():
+        return
+    examples = list(dict.fromkeys(prediction[bad].tolist()))[:5]
+    known = allowed.tolist()[:10] + ([] if classes is None else [c for c in classes.tolist()[:10] if c not in allowed])
+    raise ValueError(
+        f"{name}.predict returned values that are not class labels, which metric={metric!r} compares with y: "
+        f"{int(bad.sum())} of {len(prediction)} predictions (e.g. {examples}) are neither labels in y nor "
+        f"classes of the model (known: {known}). A classifier's predict must return labels; margins belong to "
+        f"decision_function and probabilities to predict_proba"
+    )
+
+
 # ---------------------------------------------------------------------------- groups
 def _group_labels(values: np.ndarray) -> np.ndarray:
     """Slice membership per row: the value itself, or a quartile for many-valued numbers."""
@@ -483,6 +523,13 @@ def validate(
     -------
     ValidationResult
 
+    Raises
+    ------
+    ValueError
+        Among others, when ``metric`` compares labels (accuracy, precision, recall, f1) and a
+        model's ``predict`` returns values that are neither labels in ``y`` nor classes of the
+        model (margins or probabilities, say): that is a wiring error, not a 0-vs-0 score.
+
     Examples
     --------
     >>> import numpy as np
@@ -592,6 +639,9 @@ def validate(
             classes = _classes_of(model, labels, proba.shape[1])
         scored.append(_Scored(prediction, proba, classes))
     champion_scored, challenger_scored = scored
+    if metric in _LABEL_METRICS:
+        for name, model, one in (("champion", champion, champion_scored), ("challenger", challenger, challenger_scored)):
+            _check_labels(name, model, one.prediction, labels, metric)
     if classification:
         pool = [labels, champion_scored.prediction, challenger_scored.prediction]
         if champion_scored.classes is not None:

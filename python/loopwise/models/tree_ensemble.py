@@ -232,8 +232,11 @@ class TreeEnsemble:
             values = values.astype(np.float32)
         return values
 
-    def predict(self, X: Any, *, n_jobs: Optional[int] = None) -> np.ndarray:
+    def decision_function(self, X: Any, *, n_jobs: Optional[int] = None) -> np.ndarray:
         """Raw margin (the sum of leaf values and base score) for each row.
+
+        What the link turns into a probability (classifiers) or a prediction (log-link
+        regressors); for identity-link regressors it is the prediction itself.
 
         Parameters
         ----------
@@ -247,17 +250,54 @@ class TreeEnsemble:
 
         Examples
         --------
-        >>> from sklearn.tree import DecisionTreeRegressor
-        >>> tree = DecisionTreeRegressor(max_depth=2).fit([[0.0], [1.0]], [0.0, 1.0])
-        >>> TreeEnsemble.from_model(tree).predict([[0.9]])
-        array([1.])
+        >>> from sklearn.ensemble import GradientBoostingClassifier
+        >>> gbm = GradientBoostingClassifier(n_estimators=5).fit([[0.0], [1.0]], [0, 1])
+        >>> margin = TreeEnsemble.from_model(gbm).decision_function([[0.0], [1.0]])
+        >>> bool(np.allclose(margin, gbm.decision_function([[0.0], [1.0]])))
+        True
         """
         values = self._validate_X(X)
         margins = self._core.predict(values, resolve_n_jobs(n_jobs))
         return margins[:, 0] if self.n_outputs == 1 else margins
 
+    def predict(self, X: Any, *, n_jobs: Optional[int] = None) -> np.ndarray:
+        """Predictions as the source estimator gives them.
+
+        Classifiers: the class label of each row (from :attr:`classes`, or the class index
+        0..K-1 when the ensemble holds no labels), the most probable class with ties going to
+        the first, as scikit-learn, XGBoost and LightGBM decide. Regressors: the raw margin
+        (see :meth:`decision_function`, which also gives a classifier's margins).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+        n_jobs : int, optional
+            Threads; ``None`` uses all cores. The result does not depend on it.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) (or (n_samples, n_outputs) for a multi-output regressor)
+
+        Examples
+        --------
+        >>> from sklearn.tree import DecisionTreeRegressor, DecisionTreeClassifier
+        >>> tree = DecisionTreeRegressor(max_depth=2).fit([[0.0], [1.0]], [0.0, 1.0])
+        >>> TreeEnsemble.from_model(tree).predict([[0.9]])
+        array([1.])
+        >>> labels = DecisionTreeClassifier().fit([[0.0], [1.0]], ["no", "yes"])
+        >>> TreeEnsemble.from_model(labels).predict([[0.0], [0.9]]).tolist()
+        ['no', 'yes']
+        """
+        if self.task == "regression":
+            return self.decision_function(X, n_jobs=n_jobs)
+        index = np.argmax(self.predict_proba(X, n_jobs=n_jobs), axis=1)
+        if self.classes is None:
+            return index
+        return np.asarray(self.classes)[index]
+
     def predict_proba(self, X: Any, *, n_jobs: Optional[int] = None) -> np.ndarray:
-        """Class probabilities of a classifier, shape (n_samples, n_classes).
+        """Class probabilities of a classifier, shape (n_samples, n_classes), columns in the
+        order of :attr:`classes`.
 
         Examples
         --------

@@ -300,7 +300,7 @@ def test_tree_margin_path_for_multiclass_ensembles():
     ours = kernel(X[:3])
     tree = TreeExplainer(model, X[:8])(X[:3])
     np.testing.assert_allclose(ours.values, tree.values, atol=1e-9)
-    exact_rows = ExactExplainer(lambda Z: ensemble.predict(Z), X[:8])(X[:3]).values
+    exact_rows = ExactExplainer(lambda Z: ensemble.decision_function(Z), X[:8])(X[:3]).values
     np.testing.assert_allclose(ours.values, exact_rows, atol=1e-9)
     # probabilities go through predict_proba on synthetic rows (natively evaluated too)
     proba = KernelExplainer(model.predict_proba, X[:8], random_state=0)

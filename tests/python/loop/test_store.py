@@ -457,3 +457,56 @@ def test_records_last_is_the_tail_of_all_records(tmp_path):
         with pytest.raises(ValueError, match="last"):
             store.records(last=bad)
     store.close()
+
+
+# --------------------------------------------- one precedence rule for labeled() and predictions()
+_ORDERS = [(), ("weak",), ("ground_truth",), ("human",), ("weak", "ground_truth"), ("ground_truth", "weak"),
+           ("weak", "human"), ("human", "weak"), ("ground_truth", "human"), ("human", "ground_truth"),
+           ("weak", "ground_truth", "human"), ("human", "ground_truth", "weak"), ("ground_truth", "human", "weak"),
+           ("weak", "human", "ground_truth"), ("human", "weak", "ground_truth"), ("ground_truth", "weak", "human")]
+
+
+def test_labeled_and_predictions_agree_on_the_effective_label_for_every_combination(store):
+    """Documented rule: human > ground_truth > weak, whatever the arrival order; a later label of
+    the same source replaces the earlier one. Every subset of sources, in every arrival order,
+    plus a second label from one source, read through both labeled() and predictions()."""
+    rank = {"human": 0, "ground_truth": 1, "weak": 2}
+    code = {"human": 100, "ground_truth": 200, "weak": 300}
+    cases = []
+    for order in _ORDERS:
+        for relabel in (None,) + order:
+            cases.append((order, relabel))
+    ids = [f"r{k}" for k in range(len(cases))]
+    store.log_predictions(ids, np.zeros((len(ids), 1)), [0] * len(ids), model_version=1)
+    base = pd.Timestamp("2024-01-01", tz="UTC")
+    expected = {}
+    for k, (order, relabel) in enumerate(cases):
+        latest = {}
+        for step, source in enumerate(order):
+            store.add_feedback([ids[k]], [code[source] + step], source=source, timestamp=base + pd.Timedelta(step, "s"))
+            latest[source] = code[source] + step
+        if relabel is not None:
+            store.add_feedback([ids[k]], [code[relabel] + 50], source=relabel, timestamp=base + pd.Timedelta(9, "s"))
+            latest[relabel] = code[relabel] + 50
+        if latest:
+            best = min(latest, key=rank.get)
+            expected[ids[k]] = (latest[best], best)
+    labeled = store.labeled().to_frame().set_index("id")
+    assert {i: (int(r["label"]), r["source"]) for i, r in labeled.iterrows()} == expected
+    served = store.predictions().set_index("id")
+    assert set(served.index[served["labeled"]]) == set(expected)
+    assert {i: (int(served.loc[i, "label"]), served.loc[i, "source"]) for i in expected} == expected
+    assert served.loc[~served["labeled"], "source"].isna().all()
+    records = store.records().to_frame().set_index("id")
+    assert {i: (int(records.loc[i, "label"]), records.loc[i, "source"]) for i in expected} == expected
+    # Restricting sources keeps the same rule among those left.
+    for sources in (["weak"], ["ground_truth", "weak"], ["human", "weak"]):
+        part = store.labeled(sources=sources).to_frame().set_index("id")
+        for i, (order, relabel) in zip(ids, cases):
+            kept = [s for s in order if s in sources]
+            if not kept:
+                assert i not in part.index
+                continue
+            best = min(kept, key=rank.get)
+            value = code[best] + 50 if relabel == best else code[best] + order.index(best)
+            assert (int(part.loc[i, "label"]), part.loc[i, "source"]) == (value, best)

@@ -400,3 +400,267 @@ def test_bad_inputs_name_the_argument():
         delong_test([1, 1, 1], [0.1, 0.2, 0.3], [0.3, 0.2, 0.1])
     with pytest.raises(ValueError, match="b must be a count"):
         mcnemar_test(-1, 3)
+
+
+# ------------------------------------------------------------------ every p-value, both sides
+@pytest.mark.parametrize("b, c", [(0, 1), (1, 0), (0, 7), (7, 0), (3, 3), (2, 12), (12, 2), (30, 45), (61, 40),
+                                  (1, 1), (400, 455)])
+def test_mcnemar_one_sided_p_values_are_binomial_tails_both_ways(b, c):
+    """p_better = P(X >= c), p_worse = P(X >= b) for X ~ Binomial(b + c, 1/2) (scipy binomtest)."""
+    for exact in (True, False):
+        for correction in (True, False):
+            ours = mcnemar_test(b, c, exact=exact, correction=correction)
+            assert ours["p_better"] == pytest.approx(stats.binomtest(c, b + c, 0.5, alternative="greater").pvalue,
+                                                     rel=1e-12)
+            assert ours["p_worse"] == pytest.approx(stats.binomtest(b, b + c, 0.5, alternative="greater").pvalue,
+                                                    rel=1e-12)
+
+
+@pytest.mark.parametrize("b, c", [(0, 7), (3, 3), (2, 12), (12, 2), (30, 45), (61, 40), (400, 455), (5, 0)])
+@pytest.mark.parametrize("correction", [True, False])
+def test_mcnemar_asymptotic_with_and_without_correction_matches_statsmodels_and_the_normal(b, c, correction):
+    ours = mcnemar_test(b, c, exact=False, correction=correction)
+    theirs = sm_mcnemar([[17, b], [c, 23]], exact=False, correction=correction)
+    assert ours["statistic"] == pytest.approx(theirs.statistic, rel=1e-12)
+    assert ours["p_value"] == pytest.approx(theirs.pvalue, rel=1e-10)
+    # chi-square with 1 df is a squared standard normal: the two-sided normal tail of sqrt(stat).
+    assert ours["p_value"] == pytest.approx(2 * stats.norm.sf(np.sqrt(theirs.statistic)), rel=1e-9)
+    exact = mcnemar_test(b, c)
+    assert exact["statistic"] == min(b, c)
+    assert exact["p_value"] == pytest.approx(sm_mcnemar([[17, b], [c, 23]], exact=True).pvalue, rel=1e-10)
+    assert exact["p_value"] == pytest.approx(stats.binomtest(c, b + c, 0.5).pvalue, rel=1e-10)
+
+
+def test_mcnemar_refuses_bad_counts():
+    for bad in (-1, 1.5, True, "3"):
+        with pytest.raises(ValueError, match="must be a count"):
+            mcnemar_test(bad, 2)
+        with pytest.raises(ValueError, match="must be a count"):
+            mcnemar_test(2, bad)
+    assert mcnemar_test(0, 0)["statistic"] == 0.0
+
+
+@pytest.mark.parametrize("seed, swap", [(0, False), (0, True), (5, False), (6, True)])
+def test_delong_both_sides_match_the_definition(seed, swap):
+    rng = np.random.default_rng(seed)
+    n = 301
+    truth = rng.random(n) < 0.4
+    score_a = truth * 0.6 + rng.normal(size=n)
+    score_b = truth * 1.1 + rng.normal(size=n) + 0.4 * score_a
+    if swap:
+        score_a, score_b = score_b, score_a
+    ours = delong_test(truth.astype(int), score_a, score_b)
+    aucs, covariance = _delong_by_definition(truth, score_a, score_b)
+    z = (aucs[1] - aucs[0]) / np.sqrt(covariance[0, 0] + covariance[1, 1] - 2 * covariance[0, 1])
+    assert bool(z < 0) is swap
+    assert ours["z"] == pytest.approx(z, rel=1e-10)
+    assert ours["p_better"] == pytest.approx(stats.norm.sf(z), rel=1e-8)
+    assert ours["p_worse"] == pytest.approx(stats.norm.cdf(z), rel=1e-8)
+    assert ours["p_value"] == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-8)
+
+
+def test_delong_published_example_hanley_mcneil_1983():
+    """Hanley & McNeil (1983), Radiology 148:839, table 1: 5-point ratings of 58 normal and 51
+    abnormal CT images give an AUC of 0.893 (DeLong's midranks reproduce the trapezoid)."""
+    normal = np.repeat([1, 2, 3, 4, 5], [33, 6, 6, 11, 2])
+    abnormal = np.repeat([1, 2, 3, 4, 5], [3, 2, 2, 11, 33])
+    truth = np.r_[np.zeros(58, bool), np.ones(51, bool)]
+    score = np.r_[normal, abnormal].astype(float)
+    result = delong_test(truth, score, score)
+    assert result["auc_a"] == pytest.approx(0.893, abs=5e-4)
+    assert result["z"] == 0.0 and result["p_better"] == 1.0 and result["p_worse"] == 1.0
+
+
+def test_delong_refuses_bad_input():
+    with pytest.raises(ValueError, match="binary"):
+        delong_test([0, 2], [0.1, 0.2], [0.1, 0.2])
+    with pytest.raises(ValueError, match="both classes"):
+        delong_test([1, 1], [0.1, 0.2], [0.1, 0.2])
+    with pytest.raises(ValueError, match="score_b has shape"):
+        delong_test([0, 1], [0.1, 0.2], [0.1])
+    with pytest.raises(ValueError, match="score_a has missing"):
+        delong_test([0, 1], [np.nan, 0.2], [0.1, 0.2])
+
+
+def test_delong_perfectly_separated_identical_difference_is_infinite_z():
+    result = delong_test([0, 0, 1, 1], [0.1, 0.6, 0.4, 0.9], [0.1, 0.2, 0.7, 0.8])
+    assert result["auc_a"] == 0.75 and result["auc_b"] == 1.0
+    assert result["z"] > 0 and result["p_better"] < 0.5 < result["p_worse"]
+
+
+def test_validate_reports_both_sides_of_every_test():
+    rng = np.random.default_rng(21)
+    n = 300
+    y = (rng.random(n) < 0.5).astype(int)
+    right_a, right_b = rng.random(n) < 0.7, rng.random(n) < 0.8
+    pred_a, pred_b = np.where(right_a, y, 1 - y), np.where(right_b, y, 1 - y)
+    X = np.zeros((n, 1))
+    result = validate(Fixed(pred_a), Fixed(pred_b), X, y, require_significance=False, min_gain=-1.0)
+    b, c = int(np.sum(right_a & ~right_b)), int(np.sum(~right_a & right_b))
+    assert (result.metrics["b"], result.metrics["c"]) == (b, c)
+    assert result.metrics["p_value"] == pytest.approx(stats.binomtest(c, b + c, 0.5, alternative="greater").pvalue)
+    assert result.metrics["p_value_worse"] == pytest.approx(stats.binomtest(b, b + c, 0.5, alternative="greater").pvalue)
+    # Reversed roles: the two one-sided p-values swap.
+    back = validate(Fixed(pred_b), Fixed(pred_a), X, y, require_significance=False, min_gain=-1.0)
+    assert back.metrics["p_value"] == pytest.approx(result.metrics["p_value_worse"])
+    assert back.metrics["p_value_worse"] == pytest.approx(result.metrics["p_value"])
+    assert back.passed is False and any("significantly worse" in r for r in back.reasons)
+
+    score_a = y * 0.5 + rng.normal(size=n)
+    score_b = y * 1.0 + rng.normal(size=n)
+    proba = lambda s: np.column_stack([1 - 1 / (1 + np.exp(-s)), 1 / (1 + np.exp(-s))])  # noqa: E731
+    auc = validate(Fixed(pred_a, proba(score_a)), Fixed(pred_b, proba(score_b)), X, y, metric="auc")
+    aucs, covariance = _delong_by_definition(y == 1, 1 / (1 + np.exp(-score_a)), 1 / (1 + np.exp(-score_b)))
+    z = (aucs[1] - aucs[0]) / np.sqrt(covariance[0, 0] + covariance[1, 1] - 2 * covariance[0, 1])
+    assert auc.metrics["p_value"] == pytest.approx(stats.norm.sf(z), rel=1e-8)
+    assert auc.metrics["p_value_worse"] == pytest.approx(stats.norm.cdf(z), rel=1e-8)
+    assert auc.metrics["p_value_two_sided"] == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-8)
+
+    target = rng.normal(size=n)
+    a, b_ = target + rng.normal(size=n), target + rng.normal(scale=0.9, size=n)
+    for metric, loss in (("rmse", lambda e: e ** 2), ("mae", np.abs)):
+        t = validate(Fixed(a), Fixed(b_), X, target, test="paired_t", metric=metric, require_significance=False)
+        losses_a, losses_b = loss(target - a), loss(target - b_)
+        assert t.metrics["p_value"] == pytest.approx(stats.ttest_rel(losses_a, losses_b, alternative="greater").pvalue,
+                                                     rel=1e-10)
+        assert t.metrics["p_value_worse"] == pytest.approx(stats.ttest_rel(losses_a, losses_b, alternative="less").pvalue,
+                                                           rel=1e-10)
+    t = validate(Fixed(pred_a), Fixed(pred_b), X, y, test="paired_t", metric="accuracy")
+    expected = stats.ttest_rel((pred_a != y).astype(float), (pred_b != y).astype(float), alternative="greater")
+    assert t.metrics["p_value"] == pytest.approx(expected.pvalue, rel=1e-10)
+
+
+def test_paired_t_with_constant_differences_decides_by_the_sign():
+    y = np.arange(40, dtype=float)
+    X = np.zeros((40, 1))
+    better = validate(Fixed(y + 2.0), Fixed(y + 1.0), X, y, test="paired_t", metric="mae")
+    assert (better.metrics["p_value"], better.metrics["p_value_worse"]) == (0.0, 1.0) and better.passed
+    worse = validate(Fixed(y + 1.0), Fixed(y + 2.0), X, y, test="paired_t", metric="mae")
+    assert (worse.metrics["p_value"], worse.metrics["p_value_worse"]) == (1.0, 0.0) and not worse.passed
+    same = validate(Fixed(y + 1.0), Fixed(y + 1.0), X, y, test="paired_t", metric="mae")
+    assert (same.metrics["p_value"], same.metrics["p_value_worse"]) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize("metric, higher", [("mae", False), ("rmse", False), ("accuracy", True)])
+def test_bootstrap_both_sides_match_a_direct_resampling_oracle(metric, higher):
+    rng = np.random.default_rng(31)
+    n, B = 120, 400
+    if metric == "accuracy":
+        y = (rng.random(n) < 0.5).astype(int)
+        a = np.where(rng.random(n) < 0.75, y, 1 - y)
+        b = np.where(rng.random(n) < 0.8, y, 1 - y)
+    else:
+        y = rng.normal(size=n)
+        a, b = y + rng.normal(size=n), y + rng.normal(scale=0.9, size=n)
+    result = validate(Fixed(a), Fixed(b), np.zeros((n, 1)), y, test="bootstrap", metric=metric, n_bootstrap=B,
+                      random_state=5, require_significance=False, min_gain=-10.0)
+    draw = np.random.default_rng(5).integers(0, n, size=(B, n))
+    if metric == "accuracy":
+        value = lambda p: (p == y)[draw].mean(axis=1)  # noqa: E731
+    elif metric == "mae":
+        value = lambda p: np.abs(y - p)[draw].mean(axis=1)  # noqa: E731
+    else:
+        value = lambda p: np.sqrt(((y - p) ** 2)[draw].mean(axis=1))  # noqa: E731
+    gains = (value(b) - value(a)) * (1 if higher else -1)
+    assert result.metrics["p_value"] == pytest.approx((1 + np.sum(gains <= 0)) / (B + 1))
+    assert result.metrics["p_value_worse"] == pytest.approx((1 + np.sum(gains >= 0)) / (B + 1))
+    assert result.metrics["ci_low"] == pytest.approx(np.quantile(gains, 0.025))
+    assert result.metrics["ci_high"] == pytest.approx(np.quantile(gains, 0.975))
+
+
+def test_bootstrap_of_a_non_per_row_metric_matches_a_resampling_oracle():
+    rng = np.random.default_rng(32)
+    n, B = 150, 100
+    y = (rng.random(n) < 0.4).astype(int)
+    a = np.where(rng.random(n) < 0.75, y, 1 - y)
+    b = np.where(rng.random(n) < 0.8, y, 1 - y)
+    result = validate(Fixed(a), Fixed(b), np.zeros((n, 1)), y, metric="f1", n_bootstrap=B, random_state=9,
+                      require_significance=False, min_gain=-1.0)
+    assert result.metrics["test"] == "bootstrap"
+    draws = np.random.default_rng(9)
+    gains = []
+    for _ in range(B):
+        index = draws.integers(0, n, size=n)
+        gains.append(skm.f1_score(y[index], b[index], zero_division=0) - skm.f1_score(y[index], a[index], zero_division=0))
+    gains = np.asarray(gains)
+    assert result.metrics["p_value"] == pytest.approx((1 + np.sum(gains <= 0)) / (B + 1))
+    assert result.metrics["p_value_worse"] == pytest.approx((1 + np.sum(gains >= 0)) / (B + 1))
+
+
+# ------------------------------------------------ an equally good challenger rarely passes
+def _equal_accuracy_pass_rate(test, seeds=500, n=300, accuracy=0.8):
+    passed = 0
+    X = np.zeros((n, 1))
+    for seed in range(seeds):
+        rng = np.random.default_rng(seed)
+        y = (rng.random(n) < 0.5).astype(int)
+        # Independent errors at the same true accuracy: the models differ, neither is better.
+        right_a, right_b = rng.random(n) < accuracy, rng.random(n) < accuracy
+        pred_a, pred_b = np.where(right_a, y, 1 - y), np.where(right_b, y, 1 - y)
+        if test == "delong":
+            score_a, score_b = y + rng.normal(scale=1.5, size=n), y + rng.normal(scale=1.5, size=n)
+            sig = lambda s: 1 / (1 + np.exp(-s))  # noqa: E731
+            champion = Fixed(pred_a, np.column_stack([1 - sig(score_a), sig(score_a)]))
+            challenger = Fixed(pred_b, np.column_stack([1 - sig(score_b), sig(score_b)]))
+            result = validate(champion, challenger, X, y, metric="auc")
+        elif test == "paired_t":
+            target = rng.normal(size=n)
+            result = validate(Fixed(target + rng.normal(size=n)), Fixed(target + rng.normal(size=n)), X, target,
+                              test="paired_t", metric="mae")
+        else:
+            result = validate(Fixed(pred_a), Fixed(pred_b), X, y, test=test, n_bootstrap=200, random_state=seed)
+        passed += bool(result.passed)
+    return passed / seeds
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("test", ["mcnemar", "delong", "paired_t", "bootstrap"])
+def test_equally_good_challenger_passes_at_most_alpha_of_the_time(test):
+    alpha, seeds = 0.05, 500
+    rate = _equal_accuracy_pass_rate(test, seeds)
+    assert rate <= alpha + 3 * np.sqrt(alpha * (1 - alpha) / seeds), rate
+
+
+# ------------------------------------------------------------- predictions must be labels
+def test_margins_for_an_accuracy_metric_are_refused_not_scored_zero():
+    rng = np.random.default_rng(41)
+    y = (rng.random(200) < 0.5).astype(int)
+    margins = rng.normal(size=200)
+    X = np.zeros((200, 1))
+    for metric in ("accuracy", "precision", "recall", "f1"):
+        with pytest.raises(ValueError, match="champion.predict returned values that are not class labels"):
+            validate(Fixed(margins), Fixed(y), X, y, metric=metric)
+        with pytest.raises(ValueError, match="challenger.predict returned values that are not class labels"):
+            validate(Fixed(y), Fixed(margins), X, y, metric=metric)
+    # Probabilities are not labels either; labels of another vocabulary neither.
+    with pytest.raises(ValueError, match="decision_function"):
+        validate(Fixed(y), Fixed(np.full(200, 0.7)), X, y)
+    with pytest.raises(ValueError, match="not class labels"):
+        validate(Fixed(y), Fixed(np.where(y == 1, "yes", "no"), classes=(0, 1)), X, y)
+
+
+def test_a_class_the_model_knows_but_the_holdout_lacks_is_a_label():
+    y = np.array([0, 1] * 50)
+    predicted = np.array([0, 1, 2, 1] * 25)
+    result = validate(Fixed(y), Fixed(predicted, classes=(0, 1, 2)), np.zeros((100, 1)), y,
+                      require_significance=False, min_gain=-1.0)
+    assert result.metrics["challenger"] == pytest.approx(0.75)
+    with pytest.raises(ValueError, match="not class labels"):
+        validate(Fixed(y), Fixed(predicted, classes=(0, 1)), np.zeros((100, 1)), y)
+
+
+def test_two_classifier_tree_ensembles_are_scored_on_their_labels():
+    """Regression test: the gate used to compare margins with 0/1 labels (accuracy 0 vs 0)."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    from loopwise.models import TreeEnsemble
+
+    X, old, new = _drifted(7, n=1500)
+    champion = GradientBoostingClassifier(n_estimators=20, random_state=0).fit(X[:500], old[:500])
+    challenger = GradientBoostingClassifier(n_estimators=20, random_state=0).fit(X[500:1000], new[500:1000])
+    ours = validate(TreeEnsemble.from_model(champion), TreeEnsemble.from_model(challenger), X[1000:], new[1000:])
+    assert ours.metrics["champion"] == pytest.approx(skm.accuracy_score(new[1000:], champion.predict(X[1000:])))
+    assert ours.metrics["challenger"] == pytest.approx(skm.accuracy_score(new[1000:], challenger.predict(X[1000:])))
+    assert ours.metrics["challenger"] > 0.8 and ours.passed
+    reference = validate(champion, challenger, X[1000:], new[1000:])
+    assert ours.metrics["p_value"] == reference.metrics["p_value"]

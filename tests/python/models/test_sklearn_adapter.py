@@ -43,6 +43,8 @@ def test_trees_and_forests_with_missing_values(make_model, kind, mixed_data):
         pytest.skip(f"scikit-learn refuses NaN for {type(model).__name__}: {error}")
     converted = TreeEnsemble.from_model(model)
     np.testing.assert_allclose(_ours(converted, X), _reference(model, X), rtol=1e-6, atol=1e-12)
+    if hasattr(model, "predict_proba"):
+        np.testing.assert_array_equal(converted.predict(X), model.predict(X))  # labels, like the estimator
 
 
 @pytest.mark.parametrize("kind", ["regression", "binary", "multiclass"])
@@ -53,8 +55,11 @@ def test_gradient_boosting(kind, mixed_data):
     model = cls(n_estimators=40, max_depth=4, random_state=0).fit(X, targets[kind])
     converted = TreeEnsemble.from_model(model)
     np.testing.assert_allclose(
-        converted.predict(X), model.decision_function(X) if kind != "regression" else model.predict(X), rtol=1e-9, atol=1e-9
+        converted.decision_function(X), model.decision_function(X) if kind != "regression" else model.predict(X),
+        rtol=1e-9, atol=1e-9
     )
+    np.testing.assert_array_equal(converted.predict(X), model.predict(X)) if kind != "regression" else \
+        np.testing.assert_allclose(converted.predict(X), model.predict(X), rtol=1e-9, atol=1e-9)
     if kind != "regression":
         np.testing.assert_allclose(converted.predict_proba(X), model.predict_proba(X), rtol=1e-9, atol=1e-12)
     assert not converted.supports_missing
@@ -69,13 +74,15 @@ def test_hist_gradient_boosting_with_categories_and_missing(kind, mixed_data):
     model = cls(max_iter=40, categorical_features=[6, 7], random_state=0).fit(X, targets[kind])
     converted = TreeEnsemble.from_model(model)
     expected = model.predict(X) if kind == "regression" else model.decision_function(X)
-    np.testing.assert_allclose(converted.predict(X), expected, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(converted.decision_function(X), expected, rtol=1e-9, atol=1e-9)
+    if kind != "regression":
+        np.testing.assert_array_equal(converted.predict(X), model.predict(X))
     # Unknown and negative categories follow scikit-learn's "treated as missing" rule.
     probe = X[:200].copy()
     probe[:100, 6] = 11 + 50  # never seen in training
     probe[100:, 7] = -3
     expected = model.predict(probe) if kind == "regression" else model.decision_function(probe)
-    np.testing.assert_allclose(converted.predict(probe), expected, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(converted.decision_function(probe), expected, rtol=1e-9, atol=1e-9)
 
 
 def test_hist_gradient_boosting_from_pandas_categoricals(mixed_data):
@@ -84,7 +91,8 @@ def test_hist_gradient_boosting_from_pandas_categoricals(mixed_data):
     model.fit(frame, targets["binary"])
     converted = TreeEnsemble.from_model(model)
     assert converted.feature_names == list(frame.columns)
-    np.testing.assert_allclose(converted.predict(frame), model.decision_function(frame), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(converted.decision_function(frame), model.decision_function(frame), rtol=1e-9, atol=1e-9)
+    np.testing.assert_array_equal(converted.predict(frame), model.predict(frame))
     np.testing.assert_allclose(converted.predict_proba(frame), model.predict_proba(frame), rtol=1e-9, atol=1e-12)
 
 

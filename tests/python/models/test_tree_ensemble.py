@@ -35,7 +35,8 @@ def test_json_round_trip_is_bit_identical(hist_classifier, tmp_path):
     for key, value in original.fields.items():
         if isinstance(value, np.ndarray):
             assert np.array_equal(value.view(np.uint8), restored.fields[key].view(np.uint8)), key
-    assert np.array_equal(original.predict(X).view(np.uint64), restored.predict(X).view(np.uint64))
+    assert np.array_equal(original.decision_function(X).view(np.uint64), restored.decision_function(X).view(np.uint64))
+    np.testing.assert_array_equal(restored.predict(X), original.predict(X))
     path = tmp_path / "model.json"
     original.to_json(path)
     assert TreeEnsemble.from_json(path) == original
@@ -211,3 +212,65 @@ def test_corrupt_serialised_input():
         TreeEnsemble.from_dict({"format": "something else"})
     with pytest.raises(ValueError, match="fields is missing"):
         TreeEnsemble({"n_features": 1})
+
+
+# ---------------------------------------------------------------------- predict is the estimator's
+def _classifiers():
+    from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
+    from sklearn.tree import DecisionTreeClassifier
+
+    return [
+        lambda: GradientBoostingClassifier(n_estimators=15, max_depth=3, random_state=0),
+        lambda: HistGradientBoostingClassifier(max_iter=15, random_state=0),
+        lambda: RandomForestClassifier(n_estimators=10, max_depth=5, random_state=0),
+        lambda: DecisionTreeClassifier(max_depth=4, random_state=0),
+    ]
+
+
+@pytest.mark.parametrize("make", _classifiers())
+@pytest.mark.parametrize("labels", [[0, 1], ["no", "yes"], [10, 20, 30], ["a", "b", "c"]])
+def test_classifier_predict_gives_the_estimators_labels(make, labels):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(600, 4))
+    codes = np.digitize(X[:, 0] + 0.5 * X[:, 1], [-0.4, 0.4])[:, None] if len(labels) == 3 else (X[:, 0] > 0)[:, None]
+    y = np.asarray(labels)[codes.ravel().astype(int)]
+    model = make().fit(X, y)
+    ensemble = TreeEnsemble.from_model(model)
+    predicted = ensemble.predict(X)
+    np.testing.assert_array_equal(predicted, model.predict(X))
+    assert predicted.dtype.kind == np.asarray(labels).dtype.kind
+    # The margins keep their own, clear name; probabilities stay what they were.
+    if hasattr(model, "decision_function"):
+        np.testing.assert_allclose(ensemble.decision_function(X), model.decision_function(X), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(ensemble.predict_proba(X), model.predict_proba(X), rtol=1e-9, atol=1e-12)
+    # A saved and restored ensemble predicts the same labels.
+    np.testing.assert_array_equal(TreeEnsemble.from_json(ensemble.to_json()).predict(X), predicted)
+
+
+def test_classifier_without_classes_predicts_indices(hist_classifier):
+    model, X = hist_classifier
+    fields = TreeEnsemble.from_model(model)
+    anonymous = TreeEnsemble(fields.fields, task=fields.task, classes=None, categories=fields.categories)
+    np.testing.assert_array_equal(anonymous.predict(X), model.predict_proba(X).argmax(axis=1))
+    assert anonymous.predict(X).dtype.kind == "i"
+
+
+def test_binary_ties_go_to_the_first_class():
+    """A zero margin is probability 0.5 for both classes: scikit-learn picks the first."""
+    from sklearn.ensemble import GradientBoostingClassifier
+
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    model = GradientBoostingClassifier(n_estimators=3, max_depth=1).fit(X, [0, 1, 0, 1])
+    ensemble = TreeEnsemble.from_model(model)
+    fields = {k: np.array(v) if isinstance(v, np.ndarray) else v for k, v in ensemble.fields.items()}
+    fields["value"] = np.zeros_like(fields["value"])
+    fields["base_score"] = np.zeros_like(fields["base_score"])
+    flat = TreeEnsemble(fields, task="binary", classes=["neg", "pos"])
+    assert flat.decision_function(X).tolist() == [0.0] * 4
+    assert flat.predict(X).tolist() == ["neg"] * 4
+
+
+def test_regressor_predict_is_the_value_and_equals_the_margin(forest):
+    model, ensemble, X = forest
+    np.testing.assert_allclose(ensemble.predict(X), model.predict(X), rtol=1e-12)
+    np.testing.assert_array_equal(ensemble.predict(X), ensemble.decision_function(X))

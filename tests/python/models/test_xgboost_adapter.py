@@ -35,12 +35,15 @@ def test_booster_with_categories_and_missing(kind, mixed_data):
     params = {**OBJECTIVES[kind], "max_depth": 6, "max_cat_to_onehot": 1, "eta": 0.3}
     booster = xgb.train(params, data, num_boost_round=40)
     converted = TreeEnsemble.from_model(booster)
-    _assert_margins_close(converted.predict(X), booster.predict(data, output_margin=True))
+    _assert_margins_close(converted.decision_function(X), booster.predict(data, output_margin=True))
     if kind in ("binary", "multiclass"):
         proba = booster.predict(data)
         ours = converted.predict_proba(X)
         ours = ours[:, 1] if kind == "binary" else ours
         np.testing.assert_allclose(ours, proba, atol=2e-6)
+        expected = (proba > 0.5).astype(int) if kind == "binary" else proba.argmax(axis=1)
+        clear = np.abs(proba - 0.5) > 1e-5 if kind == "binary" else np.ptp(np.sort(proba, 1)[:, -2:], 1) > 1e-5
+        np.testing.assert_array_equal(converted.predict(X)[clear], expected[clear])
 
 
 def test_unseen_and_negative_categories_follow_xgboost(mixed_data):
@@ -53,7 +56,7 @@ def test_unseen_and_negative_categories_follow_xgboost(mixed_data):
     probe[100:200, 7] = -2.0
     probe[200:, 6] = 3.7  # truncated to category 3
     theirs = booster.inplace_predict(probe, predict_type="margin")
-    _assert_margins_close(converted.predict(probe), theirs)
+    _assert_margins_close(converted.decision_function(probe), theirs)
 
 
 @pytest.mark.parametrize("kind", ["regression", "binary", "multiclass"])
@@ -63,19 +66,25 @@ def test_sklearn_wrappers(kind, mixed_data):
     model = cls(n_estimators=30, max_depth=5).fit(X, targets[kind])
     converted = TreeEnsemble.from_model(model)
     margins = model.get_booster().predict(xgb.DMatrix(X), output_margin=True)
-    _assert_margins_close(converted.predict(X), margins)
+    _assert_margins_close(converted.decision_function(X), margins)
     if kind != "regression":
         np.testing.assert_allclose(converted.predict_proba(X), model.predict_proba(X), atol=2e-6)
         assert converted.classes == list(model.classes_)
+        # Labels as XGBoost gives them, except where float32 rounding makes two classes tie.
+        theirs = model.predict_proba(X)
+        top2 = np.sort(theirs, axis=1)[:, -2:]
+        clear = top2[:, 1] - top2[:, 0] > 1e-5
+        assert clear.mean() > 0.99
+        np.testing.assert_array_equal(converted.predict(X)[clear], model.predict(X)[clear])
 
 
 def test_dart_and_forest_modes(mixed_data):
     X, _, targets = mixed_data
     data = xgb.DMatrix(X, label=targets["regression"])
     dart = xgb.train({"booster": "dart", "rate_drop": 0.2, "max_depth": 4}, data, num_boost_round=15)
-    _assert_margins_close(TreeEnsemble.from_model(dart).predict(X), dart.predict(data, output_margin=True))
+    _assert_margins_close(TreeEnsemble.from_model(dart).decision_function(X), dart.predict(data, output_margin=True))
     forest = xgb.train({"num_parallel_tree": 8, "subsample": 0.7, "max_depth": 5}, data, num_boost_round=3)
-    _assert_margins_close(TreeEnsemble.from_model(forest).predict(X), forest.predict(data, output_margin=True))
+    _assert_margins_close(TreeEnsemble.from_model(forest).decision_function(X), forest.predict(data, output_margin=True))
 
 
 def test_feature_names_are_kept(mixed_data):
@@ -91,4 +100,4 @@ def test_early_stopping_uses_best_iteration(mixed_data):
     model.fit(X[:8000], targets["regression"][:8000], eval_set=[(X[8000:], targets["regression"][8000:])], verbose=False)
     assert model.best_iteration < 199
     converted = TreeEnsemble.from_model(model)
-    _assert_margins_close(converted.predict(X), model.predict(X, output_margin=True))
+    _assert_margins_close(converted.decision_function(X), model.predict(X, output_margin=True))

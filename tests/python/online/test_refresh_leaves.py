@@ -161,3 +161,112 @@ def test_xgboost_and_lightgbm_learning_rates_are_read(booster):
     assert TreeEnsemble.from_model(model).learning_rate == pytest.approx(0.17)
     light = lgb.LGBMRegressor(n_estimators=3, learning_rate=0.23, verbose=-1).fit(X, y)
     assert TreeEnsemble.from_model(light).learning_rate == pytest.approx(0.23)
+
+
+# ------------------------------------------------ exact leaf values with weights (oracle: sklearn apply)
+def _weighted_leaf_means(leaves, target, weights):
+    """Per leaf id: the weighted mean of target over the rows reaching it (None when no mass)."""
+    out = {}
+    for leaf in np.unique(leaves):
+        rows = leaves == leaf
+        mass = weights[rows].sum()
+        if mass > 0:
+            out[int(leaf)] = float(np.sum(weights[rows] * target[rows]) / mass)
+    return out
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.3, 1.0])
+def test_weighted_forest_refresh_gives_the_weighted_leaf_mean(decay):
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(400, 3))
+    y = X[:, 0] + rng.normal(scale=0.2, size=400)
+    forest = RandomForestRegressor(n_estimators=4, max_depth=3, random_state=0).fit(X, y)
+    Xn = rng.normal(size=(300, 3))
+    yn = 2.0 * Xn[:, 0] + 1.0
+    weights = rng.choice([0.0, 0.5, 1.0, 3.0], size=300)
+    refreshed = refresh_leaves(forest, Xn, yn, decay=decay, sample_weight=weights)
+    probe = rng.normal(size=(200, 3))
+    expected = np.zeros(len(probe))
+    for tree in forest.estimators_:
+        means = _weighted_leaf_means(tree.apply(Xn.astype(np.float32)), yn, weights)
+        for i, leaf in enumerate(tree.apply(probe.astype(np.float32))):
+            old = tree.tree_.value[leaf, 0, 0]
+            expected[i] += decay * old + (1 - decay) * means[leaf] if leaf in means else old
+    expected /= len(forest.estimators_)
+    np.testing.assert_allclose(refreshed.predict(probe), expected, rtol=1e-12, atol=1e-12)
+    unweighted = refresh_leaves(forest, Xn, yn, decay=decay)
+    if decay < 1:
+        assert not np.allclose(unweighted.predict(probe), refreshed.predict(probe))
+
+
+def test_weighted_forest_classifier_refresh_gives_weighted_class_frequencies():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(400, 3))
+    y = (X[:, 0] > 0).astype(int)
+    forest = RandomForestClassifier(n_estimators=3, max_depth=3, random_state=0).fit(X, y)
+    Xn = rng.normal(size=(300, 3))
+    yn = (Xn[:, 1] > 0).astype(int)
+    weights = rng.uniform(0, 2, size=300)
+    refreshed = refresh_leaves(forest, Xn, yn, decay=0.25, sample_weight=weights)
+    probe = rng.normal(size=(100, 3))
+    expected = np.zeros(len(probe))
+    for tree in forest.estimators_:
+        frequency = _weighted_leaf_means(tree.apply(Xn.astype(np.float32)), yn.astype(float), weights)
+        values = tree.tree_.value[:, 0, 1] / tree.tree_.value[:, 0, :].sum(axis=1)
+        for i, leaf in enumerate(tree.apply(probe.astype(np.float32))):
+            expected[i] += 0.25 * values[leaf] + 0.75 * frequency[leaf] if leaf in frequency else values[leaf]
+    expected /= 3
+    np.testing.assert_allclose(refreshed.predict_proba(probe)[:, 1], expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("decay", [0.0, 0.6])
+def test_weighted_boosted_refresh_is_the_sequential_weighted_newton_step(decay):
+    """Squared loss: each tree's new leaf is lr * the weighted mean residual of the rows in it,
+    at the margin of the refreshed trees before it, blended with decay."""
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(500, 3))
+    y = X[:, 0] + rng.normal(scale=0.1, size=500)
+    lr = 0.3
+    gbm = GradientBoostingRegressor(n_estimators=6, max_depth=2, learning_rate=lr, random_state=0).fit(X, y)
+    Xn = rng.normal(size=(400, 3))
+    yn = Xn[:, 0] + 2.0
+    weights = rng.choice([0.0, 1.0, 2.5], size=400)
+    refreshed = refresh_leaves(gbm, Xn, yn, decay=decay, sample_weight=weights)
+    probe = rng.normal(size=(150, 3))
+    base = float(gbm.init_.constant_.ravel()[0]) if hasattr(gbm.init_, "constant_") else float(np.mean(y))
+    margin_new, margin_probe = np.full(400, base), np.full(150, base)
+    for stage in gbm.estimators_[:, 0]:
+        leaves = stage.apply(Xn.astype(np.float32))
+        means = _weighted_leaf_means(leaves, yn - margin_new, weights)
+        old = lr * stage.tree_.value[:, 0, 0]
+        new = old.copy()
+        for leaf, mean in means.items():
+            new[leaf] = decay * old[leaf] + (1 - decay) * lr * mean
+        margin_new += new[leaves]
+        margin_probe += new[stage.apply(probe.astype(np.float32))]
+    np.testing.assert_allclose(refreshed.predict(probe), margin_probe, rtol=1e-10, atol=1e-10)
+
+
+def test_integer_weights_equal_repeated_rows_and_zero_weight_rows_change_nothing():
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(300, 3))
+    y = X[:, 0] + rng.normal(scale=0.1, size=300)
+    for model in (RandomForestRegressor(n_estimators=3, max_depth=3, random_state=0).fit(X, y),
+                  GradientBoostingRegressor(n_estimators=5, max_depth=2, random_state=0).fit(X, y)):
+        Xn = rng.normal(size=(100, 3))
+        yn = Xn[:, 1] - 1.0
+        counts = rng.integers(0, 3, size=100)
+        weighted = refresh_leaves(model, Xn, yn, decay=0.2, sample_weight=counts)
+        repeated = refresh_leaves(model, np.repeat(Xn, counts, axis=0), np.repeat(yn, counts), decay=0.2)
+        np.testing.assert_allclose(weighted.fields["value"], repeated.fields["value"], rtol=1e-10, atol=1e-12)
+        # A leaf that only zero-weight rows reach keeps its value (it is not "reached").
+        nothing = refresh_leaves(model, Xn, yn, decay=0.0, sample_weight=np.zeros(100))
+        np.testing.assert_array_equal(nothing.fields["value"], TreeEnsemble.from_model(model).fields["value"])
+
+
+def test_sample_weight_is_validated():
+    X = np.random.default_rng(9).normal(size=(50, 2))
+    model = RandomForestRegressor(n_estimators=2, max_depth=2, random_state=0).fit(X, X[:, 0])
+    for bad in (np.ones(49), -np.ones(50), np.full(50, np.nan), np.full(50, np.inf)):
+        with pytest.raises(ValueError, match="sample_weight"):
+            refresh_leaves(model, X, X[:, 0], sample_weight=bad)
