@@ -223,7 +223,7 @@ class AdaptiveWindow:
     [('since_change', [6, 7, 8, 9]), ('newest_3', [7, 8, 9]), ('newest_6', [4, 5, 6, 7, 8, 9])]
     """
 
-    sizes: tuple = (1000, 4000)
+    sizes: tuple = (500, 1500, 4000)
     min_rows: int = 200
 
     def __post_init__(self) -> None:
