@@ -13,7 +13,7 @@ import os
 import tempfile
 from typing import Any, Callable
 
-__all__ = ["fsync_directory", "write_atomic", "write_bytes_atomic", "write_json_atomic"]
+__all__ = ["fsync_directory", "remove_durably", "write_atomic", "write_bytes_atomic", "write_json_atomic"]
 
 
 def fsync_directory(path: str) -> None:
@@ -92,3 +92,22 @@ def write_json_atomic(path: str, data: Any) -> None:
     {'a': 1}
     """
     write_bytes_atomic(path, json.dumps(data, indent=1, default=str).encode("utf-8"))
+
+
+def remove_durably(path: str) -> bool:
+    """Delete ``path`` and flush the directory; False when it was already gone.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> target = os.path.join(tempfile.mkdtemp(), "x")
+    >>> write_bytes_atomic(target, b"1")
+    >>> remove_durably(target), remove_durably(target)
+    (True, False)
+    """
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        return False
+    fsync_directory(os.path.dirname(os.path.abspath(path)))
+    return True

@@ -22,7 +22,8 @@ import time
 import uuid
 from typing import Any, Callable, Optional
 
-from ._atomic import remove_durably, write_atomic
+from .._atomic import remove_durably
+from .._atomic import write_bytes_atomic as write_atomic
 from ._registry_errors import RegistryLookupError
 
 __all__ = ["CandidateArea", "check_candidate_id"]

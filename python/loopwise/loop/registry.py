@@ -36,7 +36,7 @@ from typing import Any, Optional, Union
 import numpy as np
 import pandas as pd
 
-from ._atomic import write_atomic
+from .._atomic import write_bytes_atomic as write_atomic
 from ._candidates import CandidateArea, check_candidate_id
 from ._model_formats import EXTENSIONS, class_path, deserialise, serialise
 from ._registry_errors import RegistryLookupError, UntrustedModelError

@@ -413,13 +413,9 @@ class TreeEnsemble:
         text = json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
         if path is None:
             return text
-        path = os.fspath(path)
-        temporary = f"{path}.tmp-{os.getpid()}"
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
+        from .._atomic import write_bytes_atomic
+
+        write_bytes_atomic(os.fspath(path), text.encode("utf-8"))
         return None
 
     @classmethod
