@@ -803,14 +803,20 @@ class FeedbackLoop:
         champion_version = self.champion_version
         champion = self.model(champion_version)
         X_hold, y_hold = self._model_input(frame.iloc[holdout]), frame["label"].to_numpy()[holdout]
-        gate = validate(champion, fitted["model"], X_hold, y_hold, **self._gate_options())
+        options = self._gate_options()
+        stale_p = self._stale_p(champion, X_hold, y_hold)
+        stale = stale_p is not None and self.policy.stale_alpha is not None and stale_p < self.policy.stale_alpha
+        if stale and "require_significance" not in self.policy.gate:
+            # A stale champion is owed no margin: a challenger must only score better.
+            options.update(require_significance=False, min_gain=max(float(options.get("min_gain", 0.0)), 1e-12))
+        gate = validate(champion, fitted["model"], X_hold, y_hold, **options)
         window = self._window_record(frame, fitted)
         gate_record = gate.to_dict()
         self.audit.record("training", model_version=None, reasons=list(reasons),
                           inputs={"training_window": window, "n_train": int(len(fitted["rows"])),
                                   "n_holdout": int(len(holdout)), "candidates": fitted["candidates"]})
         out = {"challenger": None, "validation": gate_record, "training_window": window,
-               "candidates": fitted["candidates"]}
+               "candidates": fitted["candidates"], "champion_stale_p": stale_p}
         if not gate.passed:
             self.audit.record("validation", model_version=None, reasons=list(gate.reasons), passed=False,
                               metrics=gate_record.get("metrics"), settings=gate_record.get("settings"),
@@ -840,6 +846,15 @@ class FeedbackLoop:
         self._promote(version, reason="; ".join(reasons), metric=float(gate.metrics["challenger"]))
         out["action"] = "promoted"
         return out
+
+    def _stale_p(self, champion: Any, X: Any, y: np.ndarray) -> Optional[float]:
+        """p-value of "the champion is worse on these rows than its baseline" (None: untested)."""
+        from ._staleness import stale_p_value
+
+        metric = self._state.get("metric_name")
+        if not metric or not len(y):
+            return None
+        return stale_p_value(metric, y, np.asarray(champion.predict(X)), self._state.get("baseline"))
 
     def _decide(self, version: int, gate: Any, reasons: list[str], window: dict) -> dict:
         out = {"challenger": version, "validation": gate.to_dict(), "training_window": window}

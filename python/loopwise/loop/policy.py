@@ -446,6 +446,14 @@ class Policy:
         Keyword arguments for :func:`loopwise.loop.validate` (``min_gain``, ``alpha``,
         ``max_churn``, ``slices``, ``sensitive``, ``max_fairness_gap`` ...) over the loop's
         defaults.
+    stale_alpha : float or None
+        When the champion scores significantly below its own baseline on the held-out rows
+        (one-sided test at this level), it is stale: a challenger then needs only to score
+        better on those rows, not significantly better (unless ``gate`` sets
+        ``require_significance`` itself). Under continuous drift this keeps the champion
+        fresh; on a stable stream a champion is rarely stale, so it keeps the benefit of the
+        doubt. Off (None) by default: on the streams the defaults were tuned on it promoted
+        more often without a better mean score.
     shadow : bool
         Run a passing challenger in shadow mode first and promote it only after it passes the
         gate again on labels that arrive while it shadows.
@@ -465,6 +473,7 @@ class Policy:
     min_labels: int = 200
     refit_with_holdout: bool = True
     gate: dict = field(default_factory=dict)
+    stale_alpha: Optional[float] = None
     shadow: bool = False
 
     def __post_init__(self) -> None:
@@ -477,6 +486,8 @@ class Policy:
             raise ValueError(f"validation_fraction must be in (0, 1), got {self.validation_fraction}")
         if isinstance(self.min_labels, bool) or not isinstance(self.min_labels, (int, np.integer)) or self.min_labels < 1:
             raise ValueError(f"min_labels must be a positive number of rows, got {self.min_labels!r}")
+        if self.stale_alpha is not None and not 0.0 < float(self.stale_alpha) < 1.0:
+            raise ValueError(f"stale_alpha must be in (0, 1) or None, got {self.stale_alpha}")
         if not isinstance(self.gate, dict):
             raise TypeError(f"gate must be a dict of validate() options, got {type(self.gate).__name__}")
 
