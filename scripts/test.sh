@@ -30,6 +30,19 @@ if [ "${#need[@]}" -gt 0 ]; then
   fi
 fi
 
+# --- headless Chromium for the visual report checks (tests/python/test_reports_visual.py) --
+if ! command -v chromium >/dev/null 2>&1 && [ "${LOOPWISE_SKIP_BROWSER:-0}" != "1" ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    section "installing chromium (Debian) for the report screenshots"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  else
+    echo "the visual report tests need Debian's chromium (sudo apt-get install chromium)," >&2
+    echo "or LOOPWISE_SKIP_BROWSER=1 to skip them" >&2
+    exit 1
+  fi
+fi
+
 # --- the package, as a user installs it ------------------------------------------------
 section "pip install .[test]"
 "$PYTHON" -m pip install --quiet --disable-pip-version-check ".[test]"
@@ -57,6 +70,19 @@ run_ctest build/gtest-release -DCMAKE_BUILD_TYPE=Release
 section "GoogleTest (AddressSanitizer + UndefinedBehaviorSanitizer)"
 ASAN_OPTIONS="detect_leaks=1:abort_on_error=1" UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
   run_ctest build/gtest-sanitize -DCMAKE_BUILD_TYPE=Debug -DLOOPWISE_SANITIZE=ON -DLOOPWISE_USE_OPENMP=OFF
+
+# --- Apache Airflow in its own virtual environment, for tests/python/test_airflow_example.py --
+# Cached in build/airflow-venv (kept between runs on the same machine). It sees the loopwise
+# under test through --system-site-packages. LOOPWISE_SKIP_AIRFLOW=1 skips the install; the
+# test then skips too. Without that variable a missing Airflow makes the test FAIL.
+AIRFLOW_VENV="build/airflow-venv"
+if [ "${LOOPWISE_SKIP_AIRFLOW:-0}" != "1" ] && [ ! -x "$AIRFLOW_VENV/bin/airflow" ]; then
+  section "installing Apache Airflow 3 into $AIRFLOW_VENV (once; cached)"
+  rm -rf "$AIRFLOW_VENV"
+  "$PYTHON" -m venv --system-site-packages "$AIRFLOW_VENV"
+  "$AIRFLOW_VENV/bin/pip" install --quiet --disable-pip-version-check "apache-airflow>=3.0,<4"
+fi
+export LOOPWISE_AIRFLOW_VENV="$ROOT/$AIRFLOW_VENV"
 
 section "pytest"
 # Run from the tests folder so the installed package (not the source tree) is imported.

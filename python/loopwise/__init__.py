@@ -11,11 +11,8 @@ Examples
 '0.1.0'
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
-
+# No ``from __future__``/``typing`` imports here: every module-level name is part of what
+# ``dir(loopwise)`` shows, so the module keeps only its public API at top level.
 from ._core import LoopwiseError
 
 __version__ = "0.1.0"
@@ -34,10 +31,14 @@ _LAZY = {
 }
 _SUBMODULES = {"models", "explain", "drift", "online", "loop", "tasks", "cli"}
 
+# Submodules are public too (``dir`` lists them) but stay out of ``__all__``: a star import
+# must not import every heavy submodule.
 __all__ = ["LoopwiseError", "__version__", *_LAZY]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
+    import importlib
+
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value
@@ -49,5 +50,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'loopwise' has no attribute {name!r}")
 
 
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)
+def __dir__() -> "list[str]":
+    return sorted(set(__all__) | _SUBMODULES)

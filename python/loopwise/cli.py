@@ -93,7 +93,13 @@ def _loop_subcommands() -> list[Callable[[Any], None]]:
     return list(LOOP_SUBCOMMANDS)
 
 
-_SUBCOMMANDS: list[Callable[[Any], None]] = [*_loop_subcommands(), _add_drift]
+def _init_subcommand(subparsers: Any) -> None:
+    from ._cli_init import add_init
+
+    add_init(subparsers)
+
+
+_SUBCOMMANDS: list[Callable[[Any], None]] = [_init_subcommand, *_loop_subcommands(), _add_drift]
 
 
 def build_parser() -> argparse.ArgumentParser:

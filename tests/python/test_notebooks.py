@@ -1,4 +1,5 @@
-"""Every notebook in notebooks/ runs top to bottom with a real kernel, so none can rot."""
+"""Every notebook in notebooks/ runs top to bottom with a real kernel, so none can rot; its
+plots reach the page (inline images) and it prints no warnings."""
 
 from __future__ import annotations
 
@@ -8,9 +9,30 @@ import pytest
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
 
+# Inline images each executed notebook must show: a plot that silently vanishes (a global
+# backend switch, two plots drawn on one axes) changes this count.
+EXPECTED_IMAGES = {
+    "01_tree_ensembles.ipynb": 0,
+    "02_explain_a_model.ipynb": 2,  # beeswarm and waterfall, each on its own figure
+    "03_monitor_drift.ipynb": 0,
+    "04_feedback_loop.ipynb": 1,  # drawn after loop.report(): the report must not steal the backend
+}
+
 
 def test_notebooks_are_present():
     assert NOTEBOOKS, "notebooks/ holds no notebook"
+    assert sorted(EXPECTED_IMAGES) == [p.name for p in NOTEBOOKS], "list every notebook's image count here"
+
+
+def _warnings(outputs: list) -> list[str]:
+    found = []
+    for output in outputs:
+        text = output.get("text", "") if output.get("output_type") == "stream" else ""
+        if output.get("output_type") == "error":
+            text = output.get("ename", "") + ": " + output.get("evalue", "")
+        if "Warning" in text or "warn(" in text:
+            found.append(text.strip()[:300])
+    return found
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -21,5 +43,10 @@ def test_notebook_runs(path, tmp_path):
     for cell in notebook.cells:
         if cell.cell_type == "code":
             assert not cell.get("outputs"), f"{path.name}: outputs must be stripped before committing"
+            assert "matplotlib.use" not in cell.source, f"{path.name}: a notebook must keep its inline backend"
     client = nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.get("outputs", [])]
+    images = sum(1 for output in outputs if "image/png" in output.get("data", {}))
+    assert images == EXPECTED_IMAGES[path.name], f"{path.name}: {images} inline images, expected {EXPECTED_IMAGES[path.name]}"
+    assert not _warnings(outputs), f"{path.name} printed warnings: {_warnings(outputs)}"

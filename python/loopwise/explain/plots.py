@@ -13,28 +13,36 @@ _NEGATIVE = "#008bfb"
 
 
 def _axes(ax: Any) -> Any:
+    """``ax`` itself, or the Axes of a new figure.
+
+    A new figure per call, never ``plt.gca()``: two plots in one notebook cell must not draw
+    over each other. pyplot is used only to create the figure, so the user's backend (inline
+    in Jupyter) shows it as usual; loopwise never switches backends.
+    """
     if ax is not None:
         return ax
     import matplotlib.pyplot as plt
 
-    return plt.gca()
+    _, new_ax = plt.subplots()
+    return new_ax
 
 
 class ExplanationPlots:
     """The ``explanation.plot`` accessor.
 
-    Every method draws on ``ax`` (or the current Axes), returns the Axes, and shows the
+    Every method draws on ``ax`` (or, without ``ax``, on a new figure), returns the Axes, and shows the
     ``max_display`` most important features (10 by default); the rest are summed into one
     "other features" entry where that keeps the picture additive.
 
     Examples
     --------
-    >>> import matplotlib
-    >>> matplotlib.use("Agg")
     >>> from loopwise.explain import Explanation
     >>> e = Explanation([[1.0, -2.0], [0.5, 0.3]], 0.0, data=[[1, 2], [3, 4]])
-    >>> type(e.plot.bar()).__name__
-    'Axes'
+    >>> first, second = e.plot.bar(), e.plot.beeswarm()
+    >>> first.figure is second.figure
+    False
+    >>> import matplotlib.pyplot as plt
+    >>> plt.close("all")
     """
 
     def __init__(self, explanation: Any) -> None:
