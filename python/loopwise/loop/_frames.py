@@ -42,8 +42,9 @@ class InputSchema:
     --------
     >>> frame = pd.DataFrame({"city": ["a", "b"], "n": [1, 2]})
     >>> schema = InputSchema.from_data(frame, "reference")
-    >>> schema.restore(pd.DataFrame({"city": ["b"], "n": [3.0]})).dtypes.astype(str).tolist()
-    ['object', 'int64']
+    >>> restored = schema.restore(pd.DataFrame({"city": ["b"], "n": [3.0]}))
+    >>> restored["city"].tolist(), str(restored["n"].dtype)
+    (['b'], 'int64')
     """
 
     names: list
