@@ -185,6 +185,7 @@ class FeedbackLoop:
         self.registry = ModelRegistry(os.path.join(self.path, "registry"))
         self.audit = self.registry.audit
         self._models: dict[int, Any] = {}
+        self._candidates: dict[str, Any] = {}  # candidates trained in this process
         self._reads: Optional[dict] = None  # store reads shared within one check or step
         self.last_ids: list[str] = []
         champion = self.registry.champion()
@@ -679,17 +680,20 @@ class FeedbackLoop:
         return {**best, "candidates": tried}
 
     def train_challenger(self, reasons: Sequence[str] = ("requested",)) -> dict:
-        """Train a challenger by the policy and register it (not promoted).
+        """Train a challenger by the policy and keep it as a candidate (not promoted).
 
         The newest labelled rows are held out (``policy.validation_rows``, or the newest
         ``policy.validation_fraction`` of the window) and their ids kept beside the registry,
         so :meth:`validate_challenger` can run later, even in another process.
 
+        The challenger is kept as a registry *candidate* (not a version): a candidate that
+        fails the gate is discarded, one that passes becomes a version when promoted.
+
         Returns
         -------
         dict
-            ``challenger`` (version or None), ``training_window``, or ``note`` when there is
-            nothing to train on.
+            ``challenger`` (candidate id, or None), ``training_window``, or ``note`` when there
+            is nothing to train on.
         """
         frame, names = self._labeled_in_time_order()
         if len(frame) < self.policy.min_labels:
@@ -705,19 +709,20 @@ class FeedbackLoop:
         if "model" not in fitted:
             return {"challenger": None, "note": fitted["note"]}
         window = self._window_record(frame, fitted)
-        version = self.registry.register(
-            fitted["model"], metrics={}, data_window=window, parent=self.champion_version,
+        candidate = self.registry.add_candidate(
+            fitted["model"], data_window=window, parent=self.champion_version,
             tags={"reasons": list(reasons), "retrain": getattr(self.policy.retrain, "name", "custom"),
                   "window": fitted["window"]},
         )
+        self._candidates[candidate] = fitted["model"]
         os.makedirs(os.path.join(self.path, "holdout"), exist_ok=True)
-        _write_json_atomic(os.path.join(self.path, "holdout", f"{version}.json"),
-                           {"ids": [str(i) for i in frame["id"].iloc[holdout]]})
-        self.audit.record("training", model_version=version, reasons=list(reasons),
-                          inputs={"training_window": window, "n_train": int(len(fitted["rows"])),
+        write_json_atomic(os.path.join(self.path, "holdout", f"{candidate}.json"),
+                          {"ids": [str(i) for i in frame["id"].iloc[holdout]]})
+        self.audit.record("training", model_version=None, reasons=list(reasons),
+                          inputs={"candidate": candidate, "training_window": window, "n_train": int(len(fitted["rows"])),
                                   "n_holdout": int(len(holdout)), "candidates": fitted["candidates"]})
         self._save_state()
-        return {"challenger": int(version), "training_window": window}
+        return {"challenger": candidate, "training_window": window}
 
     @staticmethod
     def _window_record(frame: pd.DataFrame, fitted: dict) -> dict:
@@ -725,28 +730,48 @@ class FeedbackLoop:
         return {"rows": int(len(fitted["rows"])), "from": str(stamps.min()), "to": str(stamps.max()),
                 "window": fitted["window"]}
 
-    def validate_challenger(self, version: int) -> Any:
+    def _holdout_frame(self, challenger: str) -> pd.DataFrame:
+        path = os.path.join(self.path, "holdout", f"{challenger}.json")
+        if not os.path.exists(path):
+            raise ValueError(f"challenger {challenger!r} was not trained by this loop (no holdout recorded)")
+        with open(path, encoding="utf-8") as handle:
+            holdout = set(json.load(handle)["ids"])
+        frame = self._labeled().to_frame()
+        return frame[frame["id"].astype(str).isin(holdout)]
+
+    def _candidate(self, challenger: str) -> Any:
+        if challenger not in self._candidates:
+            self._candidates[challenger] = self.registry.load_candidate(challenger, trusted=self.trusted)
+        return self._candidates[challenger]
+
+    def validate_challenger(self, challenger: Union[str, int]) -> Any:
         """Run the champion/challenger gate on the challenger's held-out rows.
+
+        A candidate (the id :meth:`train_challenger` returned) that fails is discarded from
+        the registry; the audit log keeps the decision.
 
         Returns
         -------
         ValidationResult
+
+        Examples
+        --------
+        >>> # gate = loop.validate_challenger(loop.train_challenger()["challenger"])
         """
         from .validation import validate
 
-        path = os.path.join(self.path, "holdout", f"{int(version)}.json")
-        if not os.path.exists(path):
-            raise ValueError(f"version {version} was not trained by this loop (no holdout recorded)")
-        with open(path, encoding="utf-8") as handle:
-            holdout = set(json.load(handle)["ids"])
-        labeled = self._labeled()
-        frame = labeled.to_frame()
-        frame = frame[frame["id"].astype(str).isin(holdout)]
-        names = labeled.feature_names or [c for c in frame.columns if c.startswith("x")]
+        challenger = str(challenger)
+        frame = self._holdout_frame(challenger)
         champion = self.model(self.champion_version)
-        challenger = self.model(int(version))
-        gate = validate(champion, challenger, self._model_input(frame), frame["label"].to_numpy(), **self._gate_options())
-        self.audit.record_validation(gate, model_version=int(version))
+        gate = validate(champion, self._candidate(challenger), self._model_input(frame), frame["label"].to_numpy(),
+                        **self._gate_options())
+        record = gate.to_dict()
+        self.audit.record("validation", model_version=None, reasons=list(gate.reasons), passed=bool(gate.passed),
+                          metrics=record.get("metrics"), settings=record.get("settings"), rules=record.get("rules"),
+                          candidate=challenger)
+        if not gate.passed:
+            self.registry.discard_candidate(challenger, "; ".join(gate.reasons) or "failed the gate")
+            self._candidates.pop(challenger, None)
         return gate
 
     def _gate_options(self) -> dict:
@@ -760,23 +785,32 @@ class FeedbackLoop:
             defaults["sensitive"] = list(self.sensitive)
         return {**defaults, **self.policy.gate}
 
-    def promote(self, version: int, *, reason: str = "manual promotion") -> None:
-        """Make ``version`` the champion (the previous one stays as the rollback point)."""
+    def promote(self, version: Union[int, str], *, reason: str = "manual promotion") -> int:
+        """Make a version, or a validated candidate, the champion; returns its version.
+
+        A candidate id (a string from :meth:`train_challenger`) is registered as a version
+        first. The previous champion stays as the rollback point.
+
+        Examples
+        --------
+        >>> # loop.promote(3, reason="hotfix")
+        """
         from ._scoring import score
 
         metric = None
-        path = os.path.join(self.path, "holdout", f"{int(version)}.json")
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as handle:
-                holdout = set(json.load(handle)["ids"])
-            labeled = self.store.labeled()
-            frame = labeled.to_frame()
-            frame = frame[frame["id"].astype(str).isin(holdout)]
-            names = labeled.feature_names or [c for c in frame.columns if c.startswith("x")]
+        if isinstance(version, str) and not version.isdigit():
+            candidate = version
+            frame = self._holdout_frame(candidate)
             if len(frame):
-                metric = score(self.model(int(version)), self._model_input(frame), frame["label"].to_numpy(), self._state.get("metric_name"))
+                metric = score(self._candidate(candidate), self._model_input(frame), frame["label"].to_numpy(),
+                               self._state.get("metric_name"))
+            metrics = {} if metric is None else {self._state.get("metric_name"): metric}
+            version = self.registry.register_candidate(candidate, metrics=metrics, reason=reason)
+            self._models[int(version)] = self._candidates.pop(candidate, None) or self.registry.load(
+                int(version), trusted=self.trusted)
         self._promote(int(version), reason=reason, metric=metric)
         self._save_state()
+        return int(version)
 
     def _retrain(self, reasons: list[str], since_change: Optional[int]) -> dict:
         """One training attempt: candidates on the pool, the best judged on the newest rows.
@@ -856,7 +890,7 @@ class FeedbackLoop:
             return None
         return stale_p_value(metric, y, np.asarray(champion.predict(X)), self._state.get("baseline"))
 
-    def _decide(self, version: int, gate: Any, reasons: list[str], window: dict) -> dict:
+    def _decide(self, version: Union[int, str], gate: Any, reasons: list[str], window: dict) -> dict:
         out = {"challenger": version, "validation": gate.to_dict(), "training_window": window}
         if not gate.passed:
             out["action"] = "rejected"
@@ -866,7 +900,7 @@ class FeedbackLoop:
             self._state["shadow"] = {"version": version, "since": str(_now())}
             out["action"] = "shadowing"
             return out
-        self.promote(version, reason="; ".join(reasons))
+        out["challenger"] = self.promote(version, reason="; ".join(reasons))
         out["action"] = "promoted"
         return out
 
