@@ -246,6 +246,26 @@ def _restore(values: list, kind: Optional[str]) -> np.ndarray:
     return np.array(values, dtype=np.float64)
 
 
+def _numeric_matrix(X: Any) -> Optional[tuple[list[str], list[str], np.ndarray]]:
+    """The fast path of logging: a numeric 2-D array, or a frame of plain numeric columns,
+    -> (names, kinds, float64 matrix) without a pandas object per column; None otherwise."""
+    if isinstance(X, np.ndarray):
+        if X.ndim != 2 or X.shape[1] == 0 or X.dtype.kind not in "fiub":
+            return None
+        kind = {"f": "float", "i": "int", "u": "int", "b": "bool"}[X.dtype.kind]
+        return [f"x{j}" for j in range(X.shape[1])], [kind] * X.shape[1], X.astype(np.float64, copy=False)
+    if isinstance(X, pd.DataFrame) and X.shape[1] and X.columns.is_unique:
+        dtypes = X.dtypes.tolist()
+        if not all(isinstance(d, np.dtype) and d.kind in "fiub" for d in dtypes):
+            return None  # extension dtypes (nullable ints, categories) take the general path
+        names = [str(c) for c in X.columns]
+        if len(set(names)) != len(names) or any(n in _RESERVED or n.startswith("proba_") for n in names):
+            return None  # the general path names the problem
+        kinds = [{"f": "float", "i": "int", "u": "int", "b": "bool"}[d.kind] for d in dtypes]
+        return names, kinds, X.to_numpy(dtype=np.float64)
+    return None
+
+
 def _feature_table(X: Any) -> tuple[list[str], list[str], list[np.ndarray]]:
     """X -> (names, kinds, one array per column); names default to x0, x1, ..."""
     if hasattr(X, "to_pandas") and not isinstance(X, (pd.DataFrame, np.ndarray)):
@@ -553,9 +573,17 @@ class FeedbackStore:
         """
         keys = _ids(ids)
         n = len(keys)
-        names, kinds, columns = _feature_table(X)
-        if len(columns[0]) != n:
-            raise ValueError(f"ids has {n} entries but X has {len(columns[0])} rows")
+        fast = _numeric_matrix(X)
+        if fast is not None:
+            names, kinds, numeric = fast
+            columns: list = []
+            rows_given = numeric.shape[0]
+        else:
+            names, kinds, columns = _feature_table(X)
+            numeric = None
+            rows_given = len(columns[0])
+        if rows_given != n:
+            raise ValueError(f"ids has {n} entries but X has {rows_given} rows")
         values, prediction_kind = _as_values(predictions, n, "predictions")
         if isinstance(model_version, bool) or not isinstance(model_version, (int, np.integer)):
             raise TypeError(f"model_version must be an int, got {type(model_version).__name__}")
@@ -591,8 +619,16 @@ class FeedbackStore:
                 lacking = sorted(set(stored_names) - set(names))
                 raise ValueError(f"X has different columns than the store: unexpected {extra}, missing {lacking}")
             position = {name: j for j, name in enumerate(names)}
-            matrix = np.empty((n, len(schema)), dtype=np.float64)
-            for j, spec in enumerate(schema):
+            if numeric is not None:
+                if any(spec["kind"] not in _NUMERIC_KINDS for spec in schema):
+                    bad = [s for s in schema if s["kind"] not in _NUMERIC_KINDS][0]
+                    raise ValueError(f"column {bad['name']!r} of X is {kinds[position[bad['name']]]} "
+                                     f"but the store holds it as {bad['kind']}")
+                order = [position[name] for name in stored_names]
+                matrix = numeric if order == list(range(len(names))) else numeric[:, order]
+            else:
+                matrix = np.empty((n, len(schema)), dtype=np.float64)
+            for j, spec in enumerate(schema if numeric is None else ()):
                 k = position[spec["name"]]
                 given = kinds[k]
                 if (spec["kind"] in _NUMERIC_KINDS) != (given in _NUMERIC_KINDS):
