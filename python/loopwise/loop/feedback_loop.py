@@ -85,6 +85,15 @@ class FeedbackLoop:
         Newest logged rows compared with the reference at each check.
     trusted : bool
         Allow loading pickle-based model files from this loop's registry.
+    durability : {"full", "process"}
+        What :meth:`predict` and :meth:`log` promise when they return. ``"full"``
+        (default): the rows' transaction is committed and its write-ahead-log record fsynced
+        (SQLite WAL, ``synchronous=FULL``): they survive a killed process, an OS crash and a
+        power loss. ``"process"``: committed to the write-ahead log without an fsync
+        (``synchronous=NORMAL``): they survive a killed or crashed process; an OS crash or
+        power loss may lose the rows logged since the last :meth:`flush` (or automatic
+        checkpoint), never corrupt the store. Labels, versions and decisions are written the
+        same way. Not part of the saved configuration: each process chooses.
 
     Examples
     --------
@@ -114,6 +123,7 @@ class FeedbackLoop:
         trusted: bool = False,
         random_state: Optional[int] = None,
         reconfigure: bool = False,
+        durability: str = "full",
     ) -> None:
         from . import config as loop_config
 
@@ -157,6 +167,11 @@ class FeedbackLoop:
         self.random_state = wanted.random_state
         self.trusted = bool(trusted)
         self.config = wanted
+        from .store import DURABILITY
+
+        if durability not in DURABILITY:
+            raise ValueError(f"durability must be one of {list(DURABILITY)}, got {durability!r}")
+        self.durability = durability
 
         created = not os.path.isdir(self.path)
         before = set() if created else set(os.listdir(self.path))
@@ -186,8 +201,8 @@ class FeedbackLoop:
         os.makedirs(self.path, exist_ok=True)
         self._state_path = os.path.join(self.path, _STATE_FILE)
         self._state = self._load_state()
-        self.store = FeedbackStore(os.path.join(self.path, "store.db"))
-        self.shadow_store = FeedbackStore(os.path.join(self.path, "shadow.db"))
+        self.store = FeedbackStore(os.path.join(self.path, "store.db"), durability=self.durability)
+        self.shadow_store = FeedbackStore(os.path.join(self.path, "shadow.db"), durability=self.durability)
         self.registry = ModelRegistry(os.path.join(self.path, "registry"))
         self.audit = self.registry.audit
         self._models: dict[int, Any] = {}
@@ -1001,6 +1016,16 @@ class FeedbackLoop:
         from .report import write_report
 
         return write_report(self, path, status=status if status is not None else self.check())
+
+    def flush(self) -> None:
+        """Make every logged row durable against power loss (with ``durability="process"``).
+
+        Examples
+        --------
+        >>> # loop.flush()  # e.g. at the end of a batch served with durability="process"
+        """
+        self.store.flush()
+        self.shadow_store.flush()
 
     def close(self) -> None:
         """Close the databases."""
