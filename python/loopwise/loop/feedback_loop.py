@@ -415,7 +415,10 @@ class FeedbackLoop:
         """Predict with the champion and log every row (and the shadow challenger's, if any).
 
         ``X`` reaches the champion exactly as given (a frame keeps its dtypes and names). The
-        rows are logged durably before this returns.
+        rows are logged in one SQLite transaction that is committed before this returns; with
+        ``durability="full"`` (default) its write-ahead-log record is also fsynced, so the rows
+        survive a power loss; with ``durability="process"`` they survive a killed process and
+        reach the disk at the next :meth:`flush` or checkpoint (see the class parameters).
 
         Parameters
         ----------
