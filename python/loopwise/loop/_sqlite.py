@@ -218,6 +218,39 @@ class Database:
 
         return self._retry(attempt)
 
+    def read(self, body: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run ``body(connection)`` in one read transaction (one consistent snapshot of the file).
+
+        Several queries inside ``body`` see the same committed state even while other
+        processes write; the whole body is retried when the database is busy.
+        """
+        with self._lock:
+            connection = self.connection
+
+            def attempt() -> Any:
+                connection.execute("BEGIN")
+                try:
+                    return body(connection)
+                finally:
+                    connection.execute("COMMIT")
+
+            return self._retry(attempt)
+
+    def set_synchronous(self, level: str) -> None:
+        """``"FULL"`` (every commit fsyncs the WAL) or ``"NORMAL"`` (commits survive a process
+        crash; the WAL is fsynced at checkpoints, so an OS crash or power loss can lose the
+        newest commits)."""
+        if level not in ("FULL", "NORMAL"):
+            raise ValueError(f"level must be 'FULL' or 'NORMAL', got {level!r}")
+        with self._lock:
+            self.connection.execute(f"PRAGMA synchronous = {level}")
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file and fsync it (makes NORMAL-mode commits durable)."""
+        with self._lock:
+            connection = self.connection
+            self._retry(lambda: connection.execute("PRAGMA wal_checkpoint(FULL)").fetchall())
+
     def query(self, sql: str, parameters: Sequence[Any] = ()) -> list:
         """Rows of a read query (retried when the database is busy)."""
         with self._lock:

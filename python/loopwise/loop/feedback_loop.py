@@ -26,7 +26,7 @@ import pandas as pd
 
 from .._atomic import write_atomic, write_json_atomic
 from ._frames import InputSchema
-from .policy import Policy, time_split
+from .policy import AdaptiveWindow, Policy, SlidingWindow, TimeDecay, time_split
 from .status import Status
 
 __all__ = ["FeedbackLoop"]
@@ -38,6 +38,12 @@ _DETECTOR_DELTA = 0.01
 # Fewest held-out rows a gate judges on right after a detected change.
 _MIN_HOLDOUT = 100
 _REFERENCE_FILE = "reference.parquet"
+# The drift profile of the reference (loopwise.drift.Reference), built once and kept beside it.
+_PROFILE_FILE = "reference.profile.npz"
+# Newest labelled rows a selection without its own window (Reservoir, a custom one) samples from.
+_MAX_HISTORY_ROWS = 100_000
+# Rows of the error stream read per query while catching up.
+_STREAM_CHUNK = 200_000
 
 
 def _now() -> pd.Timestamp:
@@ -79,6 +85,15 @@ class FeedbackLoop:
         Newest logged rows compared with the reference at each check.
     trusted : bool
         Allow loading pickle-based model files from this loop's registry.
+    durability : {"full", "process"}
+        What :meth:`predict` and :meth:`log` promise when they return. ``"full"``
+        (default): the rows' transaction is committed and its write-ahead-log record fsynced
+        (SQLite WAL, ``synchronous=FULL``): they survive a killed process, an OS crash and a
+        power loss. ``"process"``: committed to the write-ahead log without an fsync
+        (``synchronous=NORMAL``): they survive a killed or crashed process; an OS crash or
+        power loss may lose the rows logged since the last :meth:`flush` (or automatic
+        checkpoint), never corrupt the store. Labels, versions and decisions are written the
+        same way. Not part of the saved configuration: each process chooses.
 
     Examples
     --------
@@ -108,6 +123,7 @@ class FeedbackLoop:
         trusted: bool = False,
         random_state: Optional[int] = None,
         reconfigure: bool = False,
+        durability: str = "full",
     ) -> None:
         from . import config as loop_config
 
@@ -151,6 +167,11 @@ class FeedbackLoop:
         self.random_state = wanted.random_state
         self.trusted = bool(trusted)
         self.config = wanted
+        from .store import DURABILITY
+
+        if durability not in DURABILITY:
+            raise ValueError(f"durability must be one of {list(DURABILITY)}, got {durability!r}")
+        self.durability = durability
 
         created = not os.path.isdir(self.path)
         before = set() if created else set(os.listdir(self.path))
@@ -180,8 +201,8 @@ class FeedbackLoop:
         os.makedirs(self.path, exist_ok=True)
         self._state_path = os.path.join(self.path, _STATE_FILE)
         self._state = self._load_state()
-        self.store = FeedbackStore(os.path.join(self.path, "store.db"))
-        self.shadow_store = FeedbackStore(os.path.join(self.path, "shadow.db"))
+        self.store = FeedbackStore(os.path.join(self.path, "store.db"), durability=self.durability)
+        self.shadow_store = FeedbackStore(os.path.join(self.path, "shadow.db"), durability=self.durability)
         self.registry = ModelRegistry(os.path.join(self.path, "registry"))
         self.audit = self.registry.audit
         self._models: dict[int, Any] = {}
@@ -246,7 +267,13 @@ class FeedbackLoop:
     def schema(self) -> Optional[InputSchema]:
         """Names, dtypes and kind (frame or array) of the inputs the loop's models take."""
         data = self._state.get("schema")
-        return InputSchema.from_dict(data) if data else None
+        if not data:
+            return None
+        cached = getattr(self, "_schema_cache", None)
+        if cached is None or cached[0] is not data:  # rebuilt only when the state's schema changes
+            cached = (data, InputSchema.from_dict(data))
+            self._schema_cache = cached
+        return cached[1]
 
     def _model_input(self, frame: pd.DataFrame) -> Any:
         """Stored rows as the user's model takes them (the user's dtypes, or an array)."""
@@ -261,6 +288,9 @@ class FeedbackLoop:
             if labels.ndim != 1 or len(labels) != len(frame):
                 raise ValueError(f"reference_labels has {len(labels)} entries but reference has {len(frame)} rows")
             frame["__label__"] = labels
+        self._profile_cache = None
+        if os.path.exists(os.path.join(self.path, _PROFILE_FILE)):
+            os.unlink(os.path.join(self.path, _PROFILE_FILE))  # the profile of the previous reference
         try:
             write_atomic(os.path.join(self.path, _REFERENCE_FILE), lambda temporary: frame.to_parquet(temporary))
         except (ValueError, TypeError, ImportError) as error:
@@ -269,6 +299,38 @@ class FeedbackLoop:
     def _load_reference(self) -> Optional[pd.DataFrame]:
         path = os.path.join(self.path, _REFERENCE_FILE)
         return pd.read_parquet(path) if os.path.exists(path) else None
+
+    def _reference_profile(self, drift: Any, X_ref: pd.DataFrame) -> Any:
+        """The reference's drift profile, fitted once and kept in the loop's directory."""
+        profile = getattr(self, "_profile_cache", None)
+        if profile is not None:
+            return profile
+        path = os.path.join(self.path, _PROFILE_FILE)
+        try:
+            profile = drift.Reference.load(path) if os.path.exists(path) else None
+            if profile is not None and list(profile.columns) != [str(c) for c in X_ref.columns]:
+                profile = None  # a profile of another reference
+        except (OSError, ValueError, KeyError, TypeError):
+            profile = None  # unreadable: fit it again
+        if profile is None:
+            profile = drift.Reference.fit(X_ref)
+            # The saved form keeps categories as text: only profiles without categories are kept
+            # on disk, so a loaded profile compares exactly like a fitted one.
+            if all(column.kind != "categorical" for column in profile.profiles):
+                try:
+                    write_atomic(path, lambda temporary: profile.save(temporary))
+                except OSError:
+                    pass  # a read-only directory still monitors, fitting once per process
+        self._profile_cache = profile
+        return profile
+
+    def _reference_scores(self, version: int, champion: Any, X_ref: pd.DataFrame) -> np.ndarray:
+        """The champion's positive-class scores on the reference, computed once per version."""
+        cache = self.__dict__.setdefault("_reference_score_cache", {})
+        if version not in cache:
+            cache.clear()  # only the current champion's are needed
+            cache[version] = np.asarray(champion.predict_proba(self._model_input(X_ref)))[:, -1]
+        return cache[version]
 
     def _reference_xy(self) -> tuple[Optional[pd.DataFrame], Optional[np.ndarray]]:
         """The reference as a frame (for monitoring) and its labels."""
@@ -313,14 +375,21 @@ class FeedbackLoop:
 
     # ------------------------------------------------------------------ serving
     def _serve(self, X: Any, ids: Optional[Sequence[Any]], timestamp: Any) -> tuple[Any, np.ndarray, Any]:
+        # One registry read per call: another process may have promoted a new champion.
         champion_version = self.champion_version
-        champion = self.model(champion_version)
+        champion = self._models.get(champion_version)
+        if champion is None:
+            champion = self.model(champion_version)
         schema = self.schema
         if schema is None:  # a loop started without a reference learns its inputs from the first batch
             schema = InputSchema.from_data(X, "X")
             self._state["schema"] = schema.to_dict()
             self._save_state()
-        frame = schema.frame(X, "X")
+        if (schema.kind == "array" and isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "fiub"
+                and X.shape[1] == len(schema.names) and schema.names == [f"x{j}" for j in range(X.shape[1])]):
+            frame = X  # the store logs a numeric array under the same x0, x1, ... names, without pandas
+        else:
+            frame = schema.frame(X, "X")
         n = len(frame)
         if ids is None:
             ids = [uuid.uuid4().hex for _ in range(n)]
@@ -347,7 +416,10 @@ class FeedbackLoop:
         """Predict with the champion and log every row (and the shadow challenger's, if any).
 
         ``X`` reaches the champion exactly as given (a frame keeps its dtypes and names). The
-        rows are logged durably before this returns.
+        rows are logged in one SQLite transaction that is committed before this returns; with
+        ``durability="full"`` (default) its write-ahead-log record is also fsynced, so the rows
+        survive a power loss; with ``durability="process"`` they survive a killed process and
+        reach the disk at the next :meth:`flush` or checkpoint (see the class parameters).
 
         Parameters
         ----------
@@ -421,12 +493,32 @@ class FeedbackLoop:
                                        timestamp=timestamp, unknown=unknown)
 
     # ------------------------------------------------------------------ monitoring
+    def _rows_needed(self) -> int:
+        """How many of the newest labelled rows a training attempt can use.
+
+        The largest candidate window (or the rows since a detected change, when more) plus the
+        held-out rows; selections without a window (``Reservoir``, custom ones) see the newest
+        ``_MAX_HISTORY_ROWS``. Reading only these keeps a step's cost and memory bounded by the
+        window, not by the history.
+        """
+        selection = self.policy.selection
+        if isinstance(selection, AdaptiveWindow):
+            window = max(max(selection.sizes), selection.min_rows, self._rows_since_change() or 0)
+        elif isinstance(selection, SlidingWindow):
+            window = int(selection.n_rows)
+        elif isinstance(selection, TimeDecay):
+            window = int(selection.max_rows)
+        else:
+            window = _MAX_HISTORY_ROWS
+        return max(window + int(self.policy.validation_rows or 0), int(self.policy.min_labels))
+
     def _labeled(self) -> Any:
-        """All labelled records, read once per check or step."""
+        """The newest labelled records a step needs (see :meth:`_rows_needed`), read once per
+        check or step."""
         if self._reads is None:
-            return self.store.labeled()
+            return self.store.labeled(window=self._rows_needed())
         if "labeled" not in self._reads:
-            self._reads["labeled"] = self.store.labeled()
+            self._reads["labeled"] = self.store.labeled(window=self._rows_needed())
         return self._reads["labeled"]
 
     def _current(self) -> pd.DataFrame:
@@ -468,7 +560,7 @@ class FeedbackLoop:
         if X_ref is not None and len(current) >= 10 and names is not None and set(names) <= set(current.columns):
             current_frame = self._model_input(current) if self.schema is not None and self.schema.kind == "frame" \
                 else current[names]
-            report = drift.compare(X_ref, current_frame)
+            report = self._reference_profile(drift, X_ref).compare(current_frame)
             status.drift_share = float(report.share_drifted)
             status.dataset_drift = bool(report.drifted)
             table = report.table
@@ -482,7 +574,7 @@ class FeedbackLoop:
             if _is_classifier(champion):
                 from scipy.stats import ks_2samp
 
-                ref_scores = np.asarray(champion.predict_proba(self._model_input(X_ref)))[:, -1]
+                ref_scores = self._reference_scores(champion_version, champion, X_ref)
                 current_proba = np.asarray(champion.predict_proba(self._model_input(current)))
                 cur_scores = current_proba[:, -1]
                 status.prediction_drift_p = float(ks_2samp(ref_scores, cur_scores).pvalue)
@@ -491,15 +583,23 @@ class FeedbackLoop:
                 # CBPE: expected accuracy of a calibrated classifier from its own confidence.
                 status.estimated_metric = float(np.mean(current_proba.max(axis=1)))
 
+        # The error stream first: it advances the label cursor that the champion's running
+        # metric shares, and a change it detects widens the rows a retraining reads.
+        status.detector_alarm = self._update_detector(champion_version)
         # The champion's own served predictions (by version, not by time: data time and wall
-        # time differ when history is replayed or labels arrive late).
-        labeled = self._labeled()
-        status.n_labeled = len(labeled)
-        if len(labeled) and status.metric_name:
+        # time differ when history is replayed or labels arrive late): running counts over
+        # every label of the champion's rows, kept with the cursor.
+        counts = self.store.counts()
+        status.n_labeled = int(counts.get("labeled", 0))
+        served = self._state.get("served") or {}
+        if status.metric_name and served.get("n"):
+            status.metric = _running_metric(served, status.metric_name)
+        if status.metric_name and (self.slices or self.sensitive) and status.n_labeled:
+            # Slices and fairness over the newest labelled rows the step reads anyway.
+            labeled = self._labeled()
             frame = labeled.to_frame()
             frame = frame[frame["model_version"].astype(str) == str(champion_version)]
             if len(frame):
-                status.metric = score_arrays(frame["label"].to_numpy(), frame["prediction"].to_numpy(), status.metric_name)
                 for column in self.slices:
                     if column in frame:
                         status.metric_by_slice[column] = {
@@ -509,18 +609,17 @@ class FeedbackLoop:
                 for column in self.sensitive:
                     if column in frame:
                         status.fairness_gaps[column] = _fairness_gaps(frame, column)
-                if status.baseline_metric is not None:
-                    drop = status.baseline_metric - status.metric
-                    drop = drop if status.higher_is_better else -drop
-                    if drop > 0.02:
-                        status.alerts.append(
-                            f"{status.metric_name} {status.metric:.4f} is {drop:.4f} worse than the baseline {status.baseline_metric:.4f}"
-                        )
-        status.detector_alarm = self._update_detector(champion_version)
+        if status.metric is not None and status.baseline_metric is not None:
+            drop = status.baseline_metric - status.metric
+            drop = drop if status.higher_is_better else -drop
+            if drop > 0.02:
+                status.alerts.append(
+                    f"{status.metric_name} {status.metric:.4f} is {drop:.4f} worse than the baseline {status.baseline_metric:.4f}"
+                )
         status.rows_since_change = self._rows_since_change()
         if status.detector_alarm:
             status.alerts.append("the error-stream detector (ADWIN) signalled a change in the error rate")
-        total_labels = int(self.store.counts().get("labeled", 0))
+        total_labels = status.n_labeled
         status.new_labels = max(0, total_labels - int(self._state.get("labels_at_training", 0)))
         status.labels_since_attempt = max(0, total_labels - int(self._state.get("labels_at_attempt", 0) or 0))
         trained_at = self._state.get("trained_at")
@@ -530,6 +629,11 @@ class FeedbackLoop:
     def _update_detector(self, champion_version: int) -> bool:
         """Feed the errors of newly labelled rows, in label-arrival order, to ADWIN.
 
+        Only labels that arrived after the cursor are read (the store's arrival index), so a
+        check costs what arrived since the last one. The same rows update the champion's
+        running metric counts. After a promotion or rollback (the cursor is reset) the new
+        champion's labelled rows are read once, through the store's model-version index.
+
         After an alarm, ADWIN's window holds only the rows since its estimated cut point; its
         width is remembered as the start of the new concept until a challenger is promoted.
         """
@@ -537,26 +641,42 @@ class FeedbackLoop:
 
         state = self._state.get("detector")
         detector = ADWIN.from_dict(state) if state else ADWIN(delta=_DETECTOR_DELTA)
-        labeled = self._labeled()
-        if not len(labeled):
-            return False
-        frame = labeled.to_frame()
-        order_column = "label_timestamp" if "label_timestamp" in frame else "timestamp"
-        frame = frame.sort_values([order_column, "id"], kind="stable")
-        cursor = self._state.get("error_cursor")
-        if cursor is not None:
-            frame = frame[frame[order_column].astype(str) > cursor]
-        frame = frame[frame["model_version"].astype(str) == str(champion_version)]
+        regression = self._state.get("metric_name") in ("rmse", "mae")
+        cursor = _as_cursor(self._state.get("error_cursor"))
+        served = self._state.get("served") or {}
+        if served.get("version") != int(champion_version) or cursor is None:
+            # A new champion (or a reset cursor): its counts start over from its first label.
+            served = {"version": int(champion_version), "n": 0, "sum_error": 0.0, "sum_sq_error": 0.0}
+            position = None
+            # The champion changed under a running cursor (e.g. promoted by another process):
+            # the counts read its whole history, the detector only labels after its cursor.
+            seen_until = cursor
+        else:
+            position = _as_cursor(served.get("cursor")) or cursor
+            seen_until = None
         alarm = False
-        if len(frame):
-            labels = frame["label"].to_numpy()
-            predictions = frame["prediction"].to_numpy()
-            if self._state.get("metric_name") in ("rmse", "mae"):
+        more = True
+        while more:
+            times, labels, predictions, position, more = self.store.label_stream(
+                champion_version, position, limit=_STREAM_CHUNK)
+            if not len(times):
+                continue
+            if regression:
                 errors = np.abs(labels.astype(float) - predictions.astype(float))
             else:
                 errors = (labels.astype(str) != predictions.astype(str)).astype(float)
-            alarm = len(detector.update_many(errors)) > 0
-            self._state["error_cursor"] = str(frame[order_column].iloc[-1])
+            served["n"] += int(len(errors))
+            served["sum_error"] += float(errors.sum())
+            served["sum_sq_error"] += float(np.square(errors).sum())
+            # The detector is fed only what it has not seen (its cursor may lag the counts').
+            if seen_until is not None:
+                errors = errors[times > seen_until[0]]
+            if len(errors):
+                alarm = len(detector.update_many(errors)) > 0 or alarm
+        if position is not None:
+            served["cursor"] = list(position)
+            self._state["error_cursor"] = list(position)
+        self._state["served"] = served
         if alarm:
             self._state["change_detected"] = True
         self._state["detector"] = detector.to_dict()
@@ -736,8 +856,7 @@ class FeedbackLoop:
             raise ValueError(f"challenger {challenger!r} was not trained by this loop (no holdout recorded)")
         with open(path, encoding="utf-8") as handle:
             holdout = set(json.load(handle)["ids"])
-        frame = self._labeled().to_frame()
-        return frame[frame["id"].astype(str).isin(holdout)]
+        return self.store.labeled_by_id(sorted(holdout)).to_frame()
 
     def _candidate(self, challenger: str) -> Any:
         if challenger not in self._candidates:
@@ -920,9 +1039,8 @@ class FeedbackLoop:
         # time: prediction timestamps are the caller's and may be data time.
         shadowed = self.shadow_store.predictions()
         shadowed_ids = set(shadowed.loc[shadowed["model_version"].astype(str) == str(version), "id"].astype(str))
-        labeled = self._labeled()
+        labeled = self.store.labeled_by_id(sorted(shadowed_ids))
         frame = labeled.to_frame() if len(labeled) else pd.DataFrame(columns=["id"])
-        frame = frame[frame["id"].astype(str).isin(shadowed_ids)]
         if len(frame) < self.policy.min_labels:
             return {"action": "shadowing", "challenger": version,
                     "note": f"{len(frame)} labels of {len(shadowed_ids)} shadowed requests so far"}
@@ -951,6 +1069,16 @@ class FeedbackLoop:
         from .report import write_report
 
         return write_report(self, path, status=status if status is not None else self.check())
+
+    def flush(self) -> None:
+        """Make every logged row durable against power loss (with ``durability="process"``).
+
+        Examples
+        --------
+        >>> # loop.flush()  # e.g. at the end of a batch served with durability="process"
+        """
+        self.store.flush()
+        self.shadow_store.flush()
 
     def close(self) -> None:
         """Close the databases."""
@@ -996,3 +1124,25 @@ def _fairness_gaps(frame: pd.DataFrame, column: str) -> dict:
         if len(values) >= 2:
             gaps[name] = float(np.max(values) - np.min(values))
     return gaps
+
+
+def _as_cursor(value: Any) -> Optional[tuple[int, str]]:
+    """The error-stream cursor ``(label time ns, id)`` from the state (older states kept a
+    label time as text: labels at that time were already fed)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return int(pd.Timestamp(value).value), "\U0010ffff"
+    return int(value[0]), str(value[1])
+
+
+def _running_metric(served: dict, metric: str) -> Optional[float]:
+    """The champion's served-labels metric from its running error counts."""
+    n = served["n"]
+    if metric == "accuracy":
+        return float(1.0 - served["sum_error"] / n)
+    if metric == "rmse":
+        return float(np.sqrt(served["sum_sq_error"] / n))
+    if metric == "mae":
+        return float(served["sum_error"] / n)
+    return None

@@ -385,7 +385,7 @@ def test_wal_and_full_sync_are_on(store):
     connection = store._db.connection
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
-    assert store._db.query("SELECT version FROM schema_version")[0][0] == 1
+    assert store._db.query("SELECT version FROM schema_version")[0][0] == 2
 
 
 def test_numeric_kinds_widen_instead_of_truncating(store):
