@@ -114,12 +114,13 @@ def check_drift(
 
 def retrain(loop_path: PathLike, *, key: Optional[str] = None, reasons: Optional[list] = None, policy: Any = None,
             trusted: bool = False) -> dict:
-    """Train and register a challenger by the loop's policy (not promoted).
+    """Train a challenger by the loop's policy and keep it as a registry candidate.
 
     Returns
     -------
     dict
-        ``challenger`` (version) and ``training_window``, or ``skip`` with a ``note``.
+        ``challenger`` (candidate id; a version only once :func:`promote` registers it) and
+        ``training_window``, or ``skip`` with a ``note``.
     """
     loop = _open(loop_path, trusted, policy)
     try:
@@ -133,7 +134,7 @@ def retrain(loop_path: PathLike, *, key: Optional[str] = None, reasons: Optional
         loop.close()
 
 
-def validate(loop_path: PathLike, challenger: Optional[int], *, key: Optional[str] = None, policy: Any = None,
+def validate(loop_path: PathLike, challenger: Optional[str], *, key: Optional[str] = None, policy: Any = None,
              trusted: bool = False) -> dict:
     """Run the champion/challenger gate for a challenger trained by :func:`retrain`.
 
@@ -150,14 +151,14 @@ def validate(loop_path: PathLike, challenger: Optional[int], *, key: Optional[st
         done = _remembered(loop, "validate", key)
         if done is not None:
             return done
-        gate = loop.validate_challenger(int(challenger))
-        return _remember(loop, "validate", key, {"skip": False, "challenger": int(challenger),
+        gate = loop.validate_challenger(str(challenger))
+        return _remember(loop, "validate", key, {"skip": False, "challenger": str(challenger),
                                                  "passed": bool(gate.passed), "reasons": list(gate.reasons)})
     finally:
         loop.close()
 
 
-def promote(loop_path: PathLike, challenger: Optional[int], *, passed: bool, key: Optional[str] = None,
+def promote(loop_path: PathLike, challenger: Optional[str], *, passed: bool, key: Optional[str] = None,
             reason: str = "passed the validation gate", policy: Any = None, trusted: bool = False) -> dict:
     """Promote a validated challenger; refuses (as a skip) when the gate did not pass.
 
@@ -173,7 +174,7 @@ def promote(loop_path: PathLike, challenger: Optional[int], *, passed: bool, key
         done = _remembered(loop, "promote", key)
         if done is not None:
             return done
-        loop.promote(int(challenger), reason=reason)
+        loop.promote(str(challenger), reason=reason)
         return _remember(loop, "promote", key, {"skip": False, "promoted": True, "champion": loop.champion_version})
     finally:
         loop.close()

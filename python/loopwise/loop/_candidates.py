@@ -3,7 +3,7 @@
 Layout::
 
     candidates/<id>.<ext>    the model file (format as for versions)
-    candidates/<id>.json     its metadata; the candidate exists exactly when this file does
+    candidates/<id>.meta     its metadata (JSON); the candidate exists exactly when this file does
 
 Crash safety. The model file is written atomically first (unique temporary name, fsync,
 rename, directory fsync), then the metadata file the same way: the metadata's rename is
@@ -29,7 +29,7 @@ from ._registry_errors import RegistryLookupError
 __all__ = ["CandidateArea", "check_candidate_id"]
 
 _ID = re.compile(r"[0-9a-f]{32}")
-_METADATA = re.compile(r"([0-9a-f]{32})\.json")
+_METADATA = re.compile(r"([0-9a-f]{32})\.meta")
 
 
 def check_candidate_id(candidate_id: Any) -> str:
@@ -67,7 +67,7 @@ class CandidateArea:
         os.makedirs(directory, exist_ok=True)
 
     def _metadata_path(self, candidate_id: str) -> str:
-        return os.path.join(self.directory, f"{candidate_id}.json")
+        return os.path.join(self.directory, f"{candidate_id}.meta")
 
     def add(self, payload: bytes, extension: str, metadata: dict,
             after_file_written: Optional[Callable[[str], None]] = None) -> str:
@@ -141,7 +141,7 @@ class CandidateArea:
         """Remove files no committed candidate names (crash leftovers) older than ``min_age`` s."""
         referenced = set()
         for candidate_id in self.ids():
-            referenced.add(f"{candidate_id}.json")
+            referenced.add(f"{candidate_id}.meta")
             try:
                 referenced.add(os.path.basename(self.metadata(candidate_id)["file"]))
             except (RegistryLookupError, ValueError, KeyError):

@@ -450,3 +450,18 @@ def test_killed_register_candidate_after_the_commit_is_completed_by_a_retry(tmp_
         assert registry.versions()["version"].tolist() == [1]
         assert os.listdir(os.path.join(registry.path, "candidates")) == []
         assert registry.audit.entries(kind="register")["model_version"].tolist() == [1]
+
+
+def test_a_loopwise_json_candidate_keeps_its_metadata_apart(tmp_path):
+    """A loopwise-json model file and the candidate's metadata once shared `<id>.json`."""
+    from loopwise.online import SGDClassifier
+
+    X = np.random.default_rng(0).normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    model = SGDClassifier(random_state=0).fit(X, y)
+    registry = ModelRegistry(tmp_path / "registry")
+    candidate = registry.add_candidate(model, tags={"why": "test"})
+    assert np.array_equal(registry.load_candidate(candidate).predict(X), model.predict(X))
+    version = registry.register_candidate(candidate, reason="passed")
+    assert np.array_equal(registry.load(version).predict(X), model.predict(X))
+    registry.close()

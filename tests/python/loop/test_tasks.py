@@ -42,9 +42,14 @@ def test_example_dag_runs_the_tasks_in_order(drifted_loop):
     spec.loader.exec_module(module)
     result = module.run_pipeline(str(path), key="2026-01-02", policy=policy)
     assert result["checked"]["skip"] is False
-    assert result["trained"]["challenger"] == 2
+    candidate = result["trained"]["challenger"]  # a registry candidate until promoted
+    assert isinstance(candidate, str) and len(candidate) == 32
     assert result["validated"]["passed"] is True, result["validated"]
     assert result["promoted"]["champion"] == 2
+    loop = FeedbackLoop(path, policy=policy)
+    assert loop.registry.versions()["version"].tolist() == [1, 2]
+    assert len(loop.registry.candidates()) == 0  # registered, no longer a candidate
+    loop.close()
     again = module.run_pipeline(str(path), key="2026-01-02", policy=policy)
     assert again["checked"]["repeated"] and again["promoted"]["repeated"]
 
