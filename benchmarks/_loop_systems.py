@@ -22,8 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, Union
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from _streams import BATCH, WARMUP, Stream
+
+# Every system runs on one thread (BLAS and OpenMP too): the loop is sequential, and on a shared
+# 2-core machine multi-threaded BLAS inside LogisticRegression spins and runs up to 40x slower.
+threadpool_limits(1)
 
 BAD_PROMOTION_ROWS = 2000
 BAD_PROMOTION_MARGIN = 0.01  # accuracy points (classification) or relative RMSE (regression)

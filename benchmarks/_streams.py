@@ -209,10 +209,14 @@ def _sine(n: int, seed: int) -> Stream:
 
 def _cds(kind: str, width: int) -> Callable[[int, int], Stream]:
     def build(n: int, seed: int) -> Stream:
-        functions = [1, 4, 7]
-        return _river_stream(f"cds-{kind}", lambda c, s: _agrawal_gen(functions[c], s),
+        from river.datasets import synth
+
+        # Three fixed hyperplanes (one Hyperplane seed each, no rotation): a concept a linear
+        # model can learn, so the switches themselves are what costs accuracy.
+        return _river_stream(f"cds-{kind}", lambda c, s: synth.Hyperplane(seed=s, n_features=10, mag_change=0.0,
+                                                                           noise_percentage=0.05),
                              n, [0, 1, 2], width, seed,
-                             f"ConceptDriftStream rule, Agrawal functions 1->4->7, width {width} ({kind})")
+                             f"ConceptDriftStream rule, 3 fixed river Hyperplanes (own seeds), width {width} ({kind})")
 
     return build
 

@@ -128,7 +128,7 @@ def render(results: list[dict], args: argparse.Namespace, elapsed: float, loop_p
     text = header(f"Feedback loop on drifting streams ({args.rows:,} rows each, warm-up {WARMUP}, batches of {BATCH}, "
                   "labels one batch late)")
     text += (f"\nloopwise from `{loop_path}`; FeedbackLoop with its default policy; whole run {elapsed / 60:.1f} min "
-             f"with {args.jobs} stream(s) in parallel (rows/s are wall-clock on a shared machine: compare within a row). "
+             f"with {args.jobs} stream(s) in parallel, every system on 1 thread (rows/s are wall-clock on a shared machine: compare within a row). "
              "Scores are prequential accuracy in % (RMSE for regression). ceiling = the same model type trained on "
              "5,000 fresh rows of each row's own concept. recovery = (loop - never) / (ceiling - never), shown where "
              "drift costs >= 3 points. A promotion is bad when the new champion serves the next 2,000 rows more "
@@ -158,13 +158,15 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--models", help="comma-separated of lr,pipe,hgb (default: all; lr with --quick)")
     parser.add_argument("--group", choices=["tuned", "untuned", "all"], default="all")
     parser.add_argument("--rows", type=int, help=f"rows per stream (default {FULL_ROWS:,}; {QUICK_ROWS:,} with --quick)")
-    parser.add_argument("--jobs", type=int, default=1, help="streams run in parallel processes")
+    parser.add_argument("--jobs", type=int, help="streams run in parallel processes (default 1; 2 with --quick)")
     parser.add_argument("--no-arf", action="store_true", help="skip river's ARF (the slowest system)")
     parser.add_argument("--no-river", action="store_true", help="skip every river system")
     parser.add_argument("--json", help="also write the raw results to this JSON file")
     parser.add_argument("--no-write", action="store_true", help="print only; keep benchmarks/results/loop.md as is")
+    parser.add_argument("--write", action="store_true", help="write benchmarks/results/loop.md even for a partial run")
     args = parser.parse_args(argv)
 
+    args.jobs = args.jobs or (2 if args.quick else 1)
     args.rows = args.rows or (QUICK_ROWS if args.quick else FULL_ROWS)
     models = args.models.split(",") if args.models else (["lr"] if args.quick else list(MODELS))
     unknown = [m for m in models if m not in MODELS]
@@ -191,27 +193,43 @@ def main(argv: Optional[list[str]] = None) -> int:
         from multiprocessing import get_context
 
         with get_context("fork").Pool(args.jobs) as pool:
-            for part in pool.starmap(run_stream, tasks):
+            for part in pool.imap_unordered(_run_task, tasks):
+                _progress(part, args.json)
                 results.extend(part)
     else:
         for task in tasks:
             part = run_stream(*task)
+            _progress(part, args.json)
             results.extend(part)
-            for r in part:
-                print(f"  {r['stream']:17s} {r['model']:4s} ceiling {_pct(r['ceiling'])} never {_pct(r['never'])} "
-                      f"refit {_pct(r['refit'])} drc {_pct(r['drc'])} arf {_pct(r['arf'])} loop {_pct(r['loop'])} "
-                      f"promotions {r['promotions']} ({r['bad_promotions']}) loop {r['loop_seconds']:.1f}s",
-                      file=sys.stderr, flush=True)
+    order = {n: i for i, n in enumerate(STREAMS)}
+    results.sort(key=lambda r: (order[r["stream"]], list(MODELS).index(r["model"])))
     elapsed = time.perf_counter() - start
     text = render(results, args, elapsed, loop_path)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(results, handle, indent=1, default=float)
-    if args.no_write or args.quick or args.streams or args.group != "all":
-        print(text)
-    else:
+    if args.write or not (args.no_write or args.quick or args.streams or args.group != "all"):
         write_result("loop", text)
+    else:
+        print(text)
     return 0
+
+
+def _run_task(task: tuple) -> list[dict]:
+    return run_stream(*task)
+
+
+def _progress(part: list[dict], json_path: Optional[str]) -> None:
+    """One line per (stream, model) on stderr as soon as it is done (and to <json>.partial)."""
+    if json_path:
+        with open(json_path + ".partial", "a", encoding="utf-8") as handle:
+            for r in part:
+                handle.write(json.dumps(r, default=float) + "\n")
+    for r in part:
+        print(f"  {r['stream']:17s} {r['model']:4s} ceiling {_pct(r['ceiling'])} never {_pct(r['never'])} "
+              f"refit {_pct(r['refit'])} drc {_pct(r['drc'])} arf {_pct(r['arf'])} loop {_pct(r['loop'])} "
+              f"promotions {r['promotions']} ({r['bad_promotions']}) loop {r['loop_seconds']:.1f}s",
+              file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":
