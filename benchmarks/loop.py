@@ -226,8 +226,9 @@ def _progress(part: list[dict], json_path: Optional[str]) -> None:
             for r in part:
                 handle.write(json.dumps(r, default=float) + "\n")
     for r in part:
-        print(f"  {r['stream']:17s} {r['model']:4s} ceiling {_pct(r['ceiling'])} never {_pct(r['never'])} "
-              f"refit {_pct(r['refit'])} drc {_pct(r['drc'])} arf {_pct(r['arf'])} loop {_pct(r['loop'])} "
+        f = _pct if r["task"] == "classification" else _num
+        print(f"  {r['stream']:17s} {r['model']:4s} ceiling {f(r['ceiling'])} never {f(r['never'])} "
+              f"refit {f(r['refit'])} drc {f(r['drc'])} arf {f(r['arf'])} loop {f(r['loop'])} "
               f"promotions {r['promotions']} ({r['bad_promotions']}) loop {r['loop_seconds']:.1f}s",
               file=sys.stderr, flush=True)
 
