@@ -1,4 +1,10 @@
-"""The loop's headline metric: accuracy for classifiers, RMSE for regressors."""
+"""The loop's rules about tasks, metrics and labels, written once.
+
+Every part of the loop — serving, the monitor, the error-stream detector, candidate
+selection, the gate, the staleness test and the report — asks these functions, so they
+cannot disagree about whether a model is a classifier, which direction of a metric is
+better, or whether a prediction equals a label.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +12,80 @@ from typing import Any
 
 import numpy as np
 
-LOWER_IS_BETTER = ("rmse", "mae")
+__all__ = ["LOWER_IS_BETTER", "REGRESSION_METRICS", "default_metric", "higher_is_better", "is_classifier",
+           "labels_equal", "score", "score_arrays"]
+
+REGRESSION_METRICS = ("rmse", "mae")
+LOWER_IS_BETTER = ("rmse", "mae", "log_loss")
+
+
+def is_classifier(model: Any) -> bool:
+    """A model with ``predict_proba`` and classes (scikit-learn's ``classes_``, or a
+    loopwise ``TreeEnsemble`` whose task is binary or multiclass).
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LinearRegression, LogisticRegression
+    >>> is_classifier(LogisticRegression().fit([[0.0], [1.0]], [0, 1])), is_classifier(LinearRegression())
+    (True, False)
+    """
+    return callable(getattr(model, "predict_proba", None)) and (
+        hasattr(model, "classes_") or getattr(model, "task", None) in ("binary", "multiclass")
+    )
 
 
 def default_metric(model: Any) -> str:
-    """``"accuracy"`` for a classifier, ``"rmse"`` for anything else."""
-    is_classifier = hasattr(model, "classes_") or getattr(model, "task", "regression") in ("binary", "multiclass")
-    return "accuracy" if is_classifier and hasattr(model, "predict_proba") else "rmse"
+    """``"accuracy"`` for a classifier, ``"rmse"`` for anything else.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyRegressor
+    >>> default_metric(DummyRegressor())
+    'rmse'
+    """
+    return "accuracy" if is_classifier(model) else "rmse"
+
+
+def higher_is_better(metric: str) -> bool:
+    """Whether a larger value of ``metric`` is better.
+
+    Examples
+    --------
+    >>> higher_is_better("accuracy"), higher_is_better("rmse")
+    (True, False)
+    """
+    return metric not in LOWER_IS_BETTER
+
+
+def labels_equal(a: Any, b: Any) -> np.ndarray:
+    """Element-wise label equality: numbers compare as numbers (1 == 1.0), anything else as
+    text (so a stored label "1" equals a predicted 1).
+
+    Examples
+    --------
+    >>> labels_equal(np.array([1, 0]), np.array([1.0, 1.0])).tolist()
+    [True, False]
+    >>> labels_equal(np.array(["1", "a"]), np.array([1, "a"], dtype=object)).tolist()
+    [True, True]
+    """
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind in "biuf" and b.dtype.kind in "biuf":
+        return a.astype(np.float64) == b.astype(np.float64)
+    return a.astype(str) == b.astype(str)
 
 
 def score_arrays(y_true: np.ndarray, y_pred: np.ndarray, metric: str) -> float:
-    """Metric of predictions against labels (classes compared as text, so 1 == "1")."""
+    """Metric of predictions against labels.
+
+    Examples
+    --------
+    >>> score_arrays(np.array([1, 0, 1]), np.array([1.0, 1.0, 1.0]), "accuracy")
+    0.6666666666666666
+    """
     if len(y_true) == 0:
         raise ValueError("cannot score an empty set of labels")
     if metric == "accuracy":
-        return float(np.mean(np.asarray(y_true).astype(str) == np.asarray(y_pred).astype(str)))
+        return float(np.mean(labels_equal(y_true, y_pred)))
     error = np.asarray(y_true, dtype=np.float64) - np.asarray(y_pred, dtype=np.float64)
     if metric == "rmse":
         return float(np.sqrt(np.mean(error**2)))
@@ -30,5 +95,12 @@ def score_arrays(y_true: np.ndarray, y_pred: np.ndarray, metric: str) -> float:
 
 
 def score(model: Any, X: Any, y: np.ndarray, metric: str) -> float:
-    """Metric of ``model.predict(X)`` against ``y``."""
+    """Metric of ``model.predict(X)`` against ``y``.
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyClassifier
+    >>> score(DummyClassifier(strategy="constant", constant=1).fit([[0], [1]], [0, 1]), [[0], [1]], [1, 1], "accuracy")
+    1.0
+    """
     return score_arrays(np.asarray(y), np.asarray(model.predict(X)), metric)

@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 from scipy import stats
 
-from ._scoring import LOWER_IS_BETTER
+from ._scoring import REGRESSION_METRICS, labels_equal
 
 __all__ = ["stale_p_value"]
 
@@ -38,10 +38,10 @@ def stale_p_value(metric: str, y_true: np.ndarray, y_pred: np.ndarray, baseline:
         return None
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if metric == "accuracy":
-        correct = int(np.sum(y_true.astype(str) == y_pred.astype(str)))
+        correct = int(np.sum(labels_equal(y_true, y_pred)))
         rate = min(max(float(baseline), 0.0), 1.0)
         return float(stats.binomtest(correct, len(y_true), rate, alternative="less").pvalue)
-    if metric in LOWER_IS_BETTER:
+    if metric in REGRESSION_METRICS:
         error = np.asarray(y_true, dtype=np.float64) - np.asarray(y_pred, dtype=np.float64)
         losses, target = (error**2, float(baseline) ** 2) if metric == "rmse" else (np.abs(error), float(baseline))
         if np.all(losses == losses[0]):

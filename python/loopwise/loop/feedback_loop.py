@@ -26,6 +26,7 @@ import pandas as pd
 
 from .._atomic import write_atomic, write_json_atomic
 from ._frames import InputSchema
+from ._scoring import REGRESSION_METRICS, higher_is_better, is_classifier, labels_equal
 from .policy import AdaptiveWindow, Policy, SlidingWindow, TimeDecay, time_split
 from .status import Status
 
@@ -35,6 +36,8 @@ _STATE_FILE = "state.json"
 # ADWIN's confidence for the loop's error stream: more sensitive than ADWIN's own default
 # (0.002) because a false alarm here costs only a challenger that must still pass the gate.
 _DETECTOR_DELTA = 0.01
+# Smallest group the monitor reports a fairness gap for (the gate's min_slice_size default).
+_MONITOR_MIN_GROUP = 30
 # Fewest held-out rows a gate judges on right after a detected change.
 _MIN_HOLDOUT = 100
 _REFERENCE_FILE = "reference.parquet"
@@ -52,12 +55,6 @@ def _now() -> pd.Timestamp:
 
 def _write_json_atomic(path: str, data: dict) -> None:
     write_json_atomic(path, data)
-
-
-def _is_classifier(model: Any) -> bool:
-    return hasattr(model, "predict_proba") and (
-        hasattr(model, "classes_") or getattr(model, "task", "regression") != "regression"
-    )
 
 
 class FeedbackLoop:
@@ -348,7 +345,7 @@ class FeedbackLoop:
         metrics = {}
         metric_name = default_metric(model)
         if X_ref is not None and y_ref is not None:
-            metrics[metric_name] = score(model, X_ref, y_ref, metric_name)
+            metrics[metric_name] = score(model, self._model_input(X_ref), y_ref, metric_name)
         version = self.registry.register(model, metrics=metrics, tags={"role": "initial champion"})
         self.registry.promote(version, reason="initial champion")
         self._state.update(
@@ -398,13 +395,13 @@ class FeedbackLoop:
             raise ValueError(f"ids has {len(ids)} entries but X has {n} rows")
         # The user's X reaches the user's model unchanged; only the log sees the frame view.
         predictions = np.asarray(champion.predict(X))
-        proba = champion.predict_proba(X) if _is_classifier(champion) else None
+        proba = champion.predict_proba(X) if is_classifier(champion) else None
         self.store.log_predictions(ids, frame, predictions, model_version=champion_version, proba=proba,
                                    timestamp=timestamp)
         shadow = self._state.get("shadow")
         if shadow is not None:
             challenger = self.model(shadow["version"])
-            shadow_proba = challenger.predict_proba(X) if _is_classifier(challenger) else None
+            shadow_proba = challenger.predict_proba(X) if is_classifier(challenger) else None
             self.shadow_store.log_predictions(
                 ids, frame, np.asarray(challenger.predict(X)), model_version=shadow["version"],
                 proba=shadow_proba, timestamp=timestamp,
@@ -449,7 +446,7 @@ class FeedbackLoop:
         >>> # loop.predict_proba(X_batch, ids=request_ids)[:, 1]
         """
         champion = self.model(self.champion_version)
-        if not _is_classifier(champion):
+        if not is_classifier(champion):
             raise TypeError(f"the champion ({type(champion).__name__}) is not a classifier with predict_proba")
         return np.asarray(self._serve(X, ids, timestamp)[1])
 
@@ -551,7 +548,7 @@ class FeedbackLoop:
         status = Status(checked_at=str(_now()), champion_version=champion_version)
         status.metric_name = self._state.get("metric_name")
         status.baseline_metric = self._state.get("baseline")
-        status.higher_is_better = status.metric_name not in ("rmse", "mae", "log_loss")
+        status.higher_is_better = higher_is_better(status.metric_name or "accuracy")
         current = self._current()
         X_ref, _ = self._reference_xy()
         names = list(X_ref.columns) if X_ref is not None else None
@@ -571,7 +568,7 @@ class FeedbackLoop:
                 status.alerts.append(
                     f"input drift: {status.drift_share:.0%} of columns drifted ({', '.join(status.drifted_columns[:5])})"
                 )
-            if _is_classifier(champion):
+            if is_classifier(champion):
                 from scipy.stats import ks_2samp
 
                 ref_scores = self._reference_scores(champion_version, champion, X_ref)
@@ -641,7 +638,7 @@ class FeedbackLoop:
 
         state = self._state.get("detector")
         detector = ADWIN.from_dict(state) if state else ADWIN(delta=_DETECTOR_DELTA)
-        regression = self._state.get("metric_name") in ("rmse", "mae")
+        regression = self._state.get("metric_name") in REGRESSION_METRICS
         cursor = _as_cursor(self._state.get("error_cursor"))
         served = self._state.get("served") or {}
         if served.get("version") != int(champion_version) or cursor is None:
@@ -664,7 +661,7 @@ class FeedbackLoop:
             if regression:
                 errors = np.abs(labels.astype(float) - predictions.astype(float))
             else:
-                errors = (labels.astype(str) != predictions.astype(str)).astype(float)
+                errors = (~labels_equal(labels, predictions)).astype(float)
             served["n"] += int(len(errors))
             served["sum_error"] += float(errors.sum())
             served["sum_sq_error"] += float(np.square(errors).sum())
@@ -768,10 +765,10 @@ class FeedbackLoop:
         ``weights``, and ``candidates`` (name, rows, holdout score), or ``note`` when no
         candidate could be trained.
         """
-        from ._scoring import LOWER_IS_BETTER, score
+        from ._scoring import score
 
         champion = self.model(self.champion_version)
-        classifier = _is_classifier(champion)
+        classifier = is_classifier(champion)
         metric = self._state.get("metric_name") or "accuracy"
         timestamps = pd.to_datetime(frame["timestamp"]).to_numpy()
         labels = frame["label"].to_numpy()
@@ -792,7 +789,7 @@ class FeedbackLoop:
             value = score(model, X_hold, y_hold, metric) if len(holdout) else None
             tried.append({"window": name, "rows": int(len(rows)), "score": value})
             better = best is None or value is None or (
-                value <= best["score"] if metric in LOWER_IS_BETTER else value >= best["score"])
+                value >= best["score"] if higher_is_better(metric) else value <= best["score"])
             if better:
                 best = {"model": model, "window": name, "rows": rows, "weights": weights, "score": value}
         if best is None:
@@ -895,7 +892,7 @@ class FeedbackLoop:
 
     def _gate_options(self) -> dict:
         """The policy's gate settings over defaults that fit the task (a paired test per task)."""
-        regression = self._state.get("metric_name") in ("rmse", "mae")
+        regression = self._state.get("metric_name") in REGRESSION_METRICS
         defaults: dict = {"test": "bootstrap" if regression else "mcnemar", "random_state": self.random_state}
         # The loop's declared slices and sensitive columns are guardrails of every gate.
         if self.slices:
@@ -1098,51 +1095,21 @@ class FeedbackLoop:
 
 
 def _slice_groups(values: pd.Series) -> np.ndarray:
-    """Groups of a slice column, by the validation gate's rule (values, or quartiles of a
-    many-valued number), so the monitor and the gate speak of the same slices."""
-    from .validation import _group_labels
+    """Groups of a slice column, by the gate's rule, so the monitor and the gate speak of the
+    same slices."""
+    from ._groups import group_labels
 
-    return _group_labels(values.to_numpy())
+    return group_labels(values.to_numpy())
 
 
 def _fairness_gaps(frame: pd.DataFrame, column: str) -> dict:
-    """Largest between-group differences of positive rate, TPR and FPR (binary labels)."""
-    gaps: dict = {}
-    labels = frame["label"].astype(str)
-    predictions = frame["prediction"].astype(str)
-    positive = sorted(labels.unique())[-1] if len(labels.unique()) else None
-    rates: dict[str, list] = {"positive_rate": [], "tpr": [], "fpr": []}
-    for _, group in frame.groupby(column):
-        y = labels.loc[group.index] == positive
-        p = predictions.loc[group.index] == positive
-        rates["positive_rate"].append(p.mean())
-        if y.any():
-            rates["tpr"].append(p[y].mean())
-        if (~y).any():
-            rates["fpr"].append(p[~y].mean())
-    for name, values in rates.items():
-        if len(values) >= 2:
-            gaps[name] = float(np.max(values) - np.min(values))
-    return gaps
+    """The gate's fairness gaps of the champion's served predictions (binary labels)."""
+    from ._groups import fairness_gaps
 
-
-def _as_cursor(value: Any) -> Optional[tuple[int, str]]:
-    """The error-stream cursor ``(label time ns, id)`` from the state (older states kept a
-    label time as text: labels at that time were already fed)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        return int(pd.Timestamp(value).value), "\U0010ffff"
-    return int(value[0]), str(value[1])
-
-
-def _running_metric(served: dict, metric: str) -> Optional[float]:
-    """The champion's served-labels metric from its running error counts."""
-    n = served["n"]
-    if metric == "accuracy":
-        return float(1.0 - served["sum_error"] / n)
-    if metric == "rmse":
-        return float(np.sqrt(served["sum_sq_error"] / n))
-    if metric == "mae":
-        return float(served["sum_error"] / n)
-    return None
+    labels, predictions = frame["label"].to_numpy(), frame["prediction"].to_numpy()
+    classes = sorted(pd.unique(labels).tolist(), key=str)
+    if not classes:
+        return {}
+    positive = np.asarray([classes[-1]] * len(frame), dtype=object)
+    return fairness_gaps(_slice_groups(frame[column]), labels_equal(labels, positive),
+                         labels_equal(predictions, positive), _MONITOR_MIN_GROUP)

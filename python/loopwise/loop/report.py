@@ -68,20 +68,21 @@ def _performance_over_time(frame: pd.DataFrame, starts: pd.DataFrame, metric: st
     return figure_img(figure, f"{metric} over data time"), result
 
 
-def _importance(model: Any, X: pd.DataFrame, y: np.ndarray) -> tuple[pd.Series, str]:
-    """Global importance: mean |TreeSHAP| for tree models, permutation importance otherwise."""
+def _importance(model: Any, X: Any, y: np.ndarray, names: list) -> tuple[pd.Series, str]:
+    """Global importance per user column: mean |TreeSHAP| for tree models (on the user's
+    columns), permutation importance of the user's columns otherwise."""
     try:
         from ..explain import TreeExplainer
 
         values = TreeExplainer(model, progress=False)(X).mean_abs()
         values = np.abs(values).sum(axis=1) if values.ndim == 2 else values
-        return pd.Series(values, index=list(X.columns)), "mean |SHAP| (TreeSHAP)"
+        return pd.Series(values, index=names), "mean |SHAP| (TreeSHAP)"
     except (TypeError, ValueError):
         pass  # not a tree ensemble loopwise can read
     from sklearn.inspection import permutation_importance
 
     result = permutation_importance(model, X, y, n_repeats=3, random_state=0)
-    return pd.Series(result.importances_mean, index=list(X.columns)), "permutation importance"
+    return pd.Series(result.importances_mean, index=names), "permutation importance"
 
 
 def _previous_champion(loop: Any) -> Optional[int]:
@@ -100,7 +101,8 @@ def _explanation(loop: Any) -> tuple[str, Optional[pd.Series]]:
         return "<p>No labelled data to explain the champion on yet.</p>", None
     frame = labeled.to_frame()
     names = labeled.feature_names or [c for c in frame.columns if c.startswith("x")]
-    X, y = frame[names], frame["label"].to_numpy()
+    # The models get the rows as the user gave them (the user's dtypes, or an array).
+    X, y = loop._model_input(frame), frame["label"].to_numpy()
     models = {f"champion v{loop.champion_version}": loop.model()}
     previous = _previous_champion(loop)
     if previous is not None:
@@ -109,7 +111,7 @@ def _explanation(loop: Any) -> tuple[str, Optional[pd.Series]]:
         except Exception:  # the predecessor's file may be unloadable here; the champion still shows
             pass
     try:
-        measured = {label: _importance(model, X, y) for label, model in models.items()}
+        measured = {label: _importance(model, X, y, list(names)) for label, model in models.items()}
     except Exception as error:  # a model that cannot be scored must not break the report
         return f"<p>Could not explain the champion: {html.escape(str(error))}</p>", None
     importance = pd.DataFrame({label: series for label, (series, _) in measured.items()})

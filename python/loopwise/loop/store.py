@@ -830,7 +830,6 @@ class FeedbackStore:
             if stored_rows:
                 connection.executemany(_ADD_COUNT, [("labeled", first_labels),
                                                     (f"source:{source}", stored_rows - replaced)])
-            unknown: list = []
             unknown_ids: list = []
             if stored_rows + len(late) < n:  # only then can some ids be unknown: find which
                 unknown_ids = [r[0] for r in connection.execute(

@@ -41,6 +41,10 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
+from ._groups import MAX_EXACT_GROUPS as _MAX_EXACT_GROUPS
+from ._groups import fairness_gaps as _gaps
+from ._groups import group_labels as _group_labels
+from ._scoring import is_classifier, labels_equal
 from .audit import jsonable
 
 __all__ = ["validate", "ValidationResult", "mcnemar_test", "delong_test", "METRICS", "TESTS"]
@@ -53,7 +57,6 @@ _PER_ROW = ("accuracy", "log_loss", "rmse", "mae")
 _LABEL_METRICS = ("accuracy", "precision", "recall", "f1")
 _CLASSIFICATION = ("accuracy", "precision", "recall", "f1", "auc", "log_loss")
 _EPS = 1e-15
-_MAX_EXACT_GROUPS = 10
 
 
 # ---------------------------------------------------------------------------- paired tests
@@ -179,11 +182,7 @@ def delong_test(y_true: Any, score_a: Any, score_b: Any) -> dict:
 
 
 # ---------------------------------------------------------------------------- scoring
-def _equal(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Element-wise label equality; numbers compare as numbers, anything else as text."""
-    if a.dtype.kind in "biuf" and b.dtype.kind in "biuf":
-        return a.astype(np.float64) == b.astype(np.float64)
-    return a.astype(str) == b.astype(str)
+_equal = labels_equal  # one rule for label equality across the loop
 
 
 @dataclass
@@ -318,16 +317,6 @@ def _check_labels(name: str, model: Any, prediction: np.ndarray, y: np.ndarray, 
 
 
 # ---------------------------------------------------------------------------- groups
-def _group_labels(values: np.ndarray) -> np.ndarray:
-    """Slice membership per row: the value itself, or a quartile for many-valued numbers."""
-    series = pd.Series(values)
-    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series) \
-            and series.nunique(dropna=True) > _MAX_EXACT_GROUPS:
-        binned = pd.qcut(series, 4, duplicates="drop")
-        return np.asarray(binned.astype(str).to_numpy(), dtype=object)
-    return np.asarray(series.astype(str).to_numpy(), dtype=object)
-
-
 def _columns(spec: Any, X: Any, n: int, name: str) -> dict[str, np.ndarray]:
     """``slices`` / ``sensitive``: a column name, a list of names, or a dict name -> values."""
     if spec is None:
@@ -443,9 +432,7 @@ class ValidationResult:
 
 
 # ---------------------------------------------------------------------------- the gate
-def _is_classifier(model: Any) -> bool:
-    return (hasattr(model, "classes_") or getattr(model, "task", None) in ("binary", "multiclass")) \
-        and hasattr(model, "predict_proba")
+_is_classifier = is_classifier
 
 
 def _number(value: Any, name: str, low: float = -math.inf, high: float = math.inf, *,
@@ -776,21 +763,6 @@ def validate(
 
 def _subset(scored: _Scored, rows: np.ndarray) -> _Scored:
     return _Scored(scored.prediction[rows], None if scored.proba is None else scored.proba[rows], scored.classes)
-
-
-def _gaps(groups: np.ndarray, truth: np.ndarray, predicted: np.ndarray, min_size: int) -> dict:
-    """Largest between-group differences of positive rate, TPR and FPR (groups >= min_size)."""
-    rates: dict[str, list] = {"demographic_parity": [], "tpr": [], "fpr": []}
-    for group in set(groups.tolist()):
-        rows = groups == group
-        if rows.sum() < min_size:
-            continue
-        rates["demographic_parity"].append(predicted[rows].mean())
-        if (rows & truth).any():
-            rates["tpr"].append(predicted[rows & truth].mean())
-        if (rows & ~truth).any():
-            rates["fpr"].append(predicted[rows & ~truth].mean())
-    return {k: float(max(v) - min(v)) for k, v in rates.items() if len(v) >= 2}
 
 
 def _bootstrap_gains(metric: str, y: np.ndarray, a: _Scored, b: _Scored, classes: np.ndarray, sign: float,

@@ -53,7 +53,7 @@ def test_stationary_check_matches_direct_computation(served):
     # Fairness gaps: largest between-group differences of positive rate, TPR and FPR.
     in_group = X["group"].to_numpy() == 1.0
     rates = lambda mask: np.mean(predictions[mask] == 1)  # noqa: E731
-    assert status.fairness_gaps["group"]["positive_rate"] == pytest.approx(abs(rates(in_group) - rates(~in_group)))
+    assert status.fairness_gaps["group"]["demographic_parity"] == pytest.approx(abs(rates(in_group) - rates(~in_group)))
     tpr = [np.mean(predictions[m & (y == 1)] == 1) for m in (in_group, ~in_group)]
     assert status.fairness_gaps["group"]["tpr"] == pytest.approx(abs(tpr[0] - tpr[1]))
     loop.close()
