@@ -43,9 +43,9 @@ def sea(n_per_concept: int = 3000, variants: tuple = (0, 2, 1, 3), noise: float 
     parts = [_river(synth.SEA(variant=v, noise=noise, seed=seed + i), n_per_concept) for i, v in enumerate(variants)]
     X = np.vstack([p[0] for p in parts])
     y = np.concatenate([p[1] for p in parts])
-    # noise flips labels: the concept's label is the noiseless one
-    clean = [_river(synth.SEA(variant=v, noise=0.0, seed=seed + i), n_per_concept) for i, v in enumerate(variants)]
-    y_true = np.concatenate([c[1] for c in clean])
+    # noise flips served labels; the concept's label is the noiseless rule x0 + x1 > threshold
+    thresholds = np.repeat([synth.SEA(variant=v)._threshold for v in variants], n_per_concept)
+    y_true = (X[:, 0] + X[:, 1] > thresholds).astype(int)
     concept = np.repeat(np.arange(len(variants)), n_per_concept)
     return Stream(X, y, y_true, concept, "sea")
 
@@ -56,8 +56,9 @@ def hyperplane(n: int = 10_000, seed: int = 0) -> Stream:
 
     X, y = _river(synth.Hyperplane(seed=seed, n_features=10, n_drift_features=5, mag_change=0.5,
                                    noise_percentage=0.05, sigma=0.1), n)
-    # one concept per 1000 rows for the ceiling (the concept moves continually)
-    return Stream(X, y, y, np.arange(n) // 1000, "hyperplane")
+    # the concept moves continually: for the ceiling, a fresh model per 2000 rows (fitted on
+    # the first 1000 of them, judged on the next 1000)
+    return Stream(X, y, y, np.arange(n) // 2000, "hyperplane")
 
 
 def stagger(n_per_concept: int = 3000, functions: tuple = (0, 1, 0), seed: int = 0) -> Stream:
