@@ -66,7 +66,8 @@ def _summary(stats: dict) -> str:
 
 
 def _assert_no_bad_promotion(stats: dict) -> None:
-    bad = [p for p in stats["run"].promotions if p["delta"] is not None and p["delta"] < -MAX_PROMOTION_LOSS]
+    # 1e-9: a loss of exactly 1 point (20 rows of 2,000) is not "more than 1 point"
+    bad = [p for p in stats["run"].promotions if p["delta"] is not None and p["delta"] < -MAX_PROMOTION_LOSS - 1e-9]
     assert not bad, f"promotions that made the next {HORIZON} rows worse by > 1 point: {bad}; {_summary(stats)}"
 
 
