@@ -111,17 +111,24 @@ def _plain(value: Any) -> Any:
 
 def _cast(values: pd.Series, dtype: Any) -> pd.Series:
     """One stored column back to the user's dtype (as close as missing values allow)."""
-    if values.dtype == dtype:
-        return values
     if isinstance(dtype, pd.CategoricalDtype):
+        # Unordered categorical dtypes compare equal whatever their category order, but the
+        # order is the codes a model (HistGradientBoosting's native categories) sees.
+        if isinstance(values.dtype, pd.CategoricalDtype) and values.dtype.ordered == dtype.ordered \
+                and values.dtype.categories.equals(dtype.categories):
+            return values
         seen = pd.Index(values.dropna().astype(object).unique())
         categories = dtype.categories.append(seen.difference(dtype.categories)) if len(seen) else dtype.categories
         return pd.Series(pd.Categorical(values.astype(object), categories=categories, ordered=dtype.ordered),
                          index=values.index)
+    if values.dtype == dtype:
+        return values
     if pd.api.types.is_datetime64_any_dtype(dtype):
         stamps = pd.to_datetime(values, utc=True)
         zone = getattr(dtype, "tz", None)
-        return stamps.dt.tz_convert(zone) if zone is not None else stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+        stamps = stamps.dt.tz_convert(zone) if zone is not None else stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+        # The store's time unit need not be the user's (pandas 3 defaults to microseconds).
+        return stamps.astype(dtype) if stamps.dtype != dtype else stamps
     if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_bool_dtype(dtype):
         if values.isna().any():
             return values.astype("Int64" if pd.api.types.is_integer_dtype(dtype) else "boolean") \
