@@ -1113,3 +1113,25 @@ def _fairness_gaps(frame: pd.DataFrame, column: str) -> dict:
     positive = np.asarray([classes[-1]] * len(frame), dtype=object)
     return fairness_gaps(_slice_groups(frame[column]), labels_equal(labels, positive),
                          labels_equal(predictions, positive), _MONITOR_MIN_GROUP)
+
+
+def _as_cursor(value: Any) -> Optional[tuple[int, str]]:
+    """The error-stream cursor ``(label time ns, id)`` from the state (older states kept a
+    label time as text: labels at that time were already fed)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return int(pd.Timestamp(value).value), "\U0010ffff"
+    return int(value[0]), str(value[1])
+
+
+def _running_metric(served: dict, metric: str) -> Optional[float]:
+    """The champion's served-labels metric from its running error counts."""
+    n = served["n"]
+    if metric == "accuracy":
+        return float(1.0 - served["sum_error"] / n)
+    if metric == "rmse":
+        return float(np.sqrt(served["sum_sq_error"] / n))
+    if metric == "mae":
+        return float(served["sum_error"] / n)
+    return None

@@ -16,6 +16,8 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
 CALLS: list = []
+# True while a caller explains the model (permuted or mixed rows of the user's own values).
+_RECOMBINED_OK = [False]
 VIOLATIONS: list = []
 _EXPECTED: dict = {}
 
@@ -28,6 +30,10 @@ def _fingerprints(X: Any) -> list:
     return [tuple(repr(float(v)) if v == v else "nan" for v in row) for row in array]
 
 
+def _column_values(rows: list) -> list:
+    return [set(column) for column in zip(*rows)] if rows else []
+
+
 def expect(X: Any) -> None:
     """Everything the model may receive from now on is rows of ``X`` in ``X``'s form."""
     _EXPECTED.clear()
@@ -36,6 +42,7 @@ def expect(X: Any) -> None:
     else:
         _EXPECTED.update(kind="array", dtype=str(X.dtype), width=X.shape[1])
     _EXPECTED["rows"] = set(_fingerprints(X))
+    _EXPECTED["columns_values"] = _column_values(list(_EXPECTED["rows"]))
     CALLS.clear()
     VIOLATIONS.clear()
 
@@ -56,9 +63,17 @@ def _check(method: str, X: Any) -> None:
         elif str(X.dtype) != _EXPECTED["dtype"] or X.ndim != 2 or X.shape[1] != _EXPECTED["width"]:
             problems.append(f"array {X.dtype} {X.shape} != {_EXPECTED['dtype']} (n, {_EXPECTED['width']})")
     if not problems and _EXPECTED:
-        foreign = [row for row in _fingerprints(X) if row not in _EXPECTED["rows"]]
-        if foreign:
+        # Serving, training and the gate pass the user's own rows; explanations (the report's
+        # permutation importance) recombine the user's values across rows. Either way every
+        # value must be one the user gave in that column, in the user's form: a conversion
+        # (codes, floats from text, a shifted time zone) shows up as a value never given.
+        rows = _fingerprints(X)
+        foreign = [row for row in rows if row not in _EXPECTED["rows"]]
+        if foreign and not _RECOMBINED_OK[0]:
             problems.append(f"{len(foreign)} rows the user never gave, e.g. {foreign[0]}")
+        strange = [(j, v) for row in rows for j, v in enumerate(row) if v not in _EXPECTED["columns_values"][j]]
+        if strange:
+            problems.append(f"{len(strange)} values the user never gave, e.g. column {strange[0][0]}: {strange[0][1]!r}")
     CALLS.append((method, len(X)))
     if problems:
         VIOLATIONS.append((method, problems))
@@ -87,3 +102,13 @@ class RecordingClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: Any) -> np.ndarray:
         _check("predict_proba", X)
         return self.model_.predict_proba(X)
+
+
+class recombined_rows_allowed:
+    """Within this block rows may mix the user's values across rows (explanations)."""
+
+    def __enter__(self) -> None:
+        _RECOMBINED_OK[0] = True
+
+    def __exit__(self, *exc: Any) -> None:
+        _RECOMBINED_OK[0] = False
