@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _core
+from ._locking import without_lock
 
 _LOSSES = {"log_loss": 0, "hinge": 1, "squared_error": 2, "huber": 3}
 _OPTIMIZERS = {"sgd": 0, "adagrad": 1, "adam": 2}
@@ -240,6 +241,10 @@ class _SGDLinear(BaseEstimator):
                 coef = coef * scale
                 intercept = intercept - coef @ scaler[:d]
         return coef, intercept
+
+    def __getstate__(self) -> dict:
+        # The per-instance fit lock (see _locking) neither pickles nor belongs in a copy.
+        return without_lock(super().__getstate__())
 
     # ------------------------------------------------------------ cloning
     def __sklearn_clone__(self):

@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _core
 from ._linear import _SGDLinear, _check_number
+from ._locking import serialised, without_lock
 
 __all__ = ["RLSRegressor"]
 
@@ -54,6 +55,10 @@ class RLSRegressor(RegressorMixin, BaseEstimator):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
 
+    def __getstate__(self) -> dict:
+        # The per-instance fit lock (see _locking) neither pickles nor belongs in a copy.
+        return without_lock(super().__getstate__())
+
     def _check_params(self) -> None:
         _check_number(self.forgetting, "forgetting", strict=True, high=1.0)
         _check_number(self.alpha, "alpha", strict=True)
@@ -74,6 +79,7 @@ class RLSRegressor(RegressorMixin, BaseEstimator):
         _core.learn_rls(self._theta, self._P, bool(self.fit_intercept), float(self.forgetting), X, y, weights)
         return self
 
+    @serialised
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "RLSRegressor":
         """Learn from scratch, one row at a time.
 
@@ -84,6 +90,7 @@ class RLSRegressor(RegressorMixin, BaseEstimator):
         """
         return self._learn(X, y, sample_weight, reset=True)
 
+    @serialised
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> "RLSRegressor":
         """Continue learning from the current state.
 

@@ -10,6 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 
 from ._linear import _LOSSES, _SGDLinear
+from ._locking import serialised
 
 __all__ = ["SGDClassifier", "SGDRegressor"]
 
@@ -212,6 +213,7 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
         return index.astype(np.float64)
 
     # ------------------------------------------------------------ learning
+    @serialised
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "SGDClassifier":
         """Learn from scratch with ``max_iter`` passes over the data.
 
@@ -243,6 +245,7 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
         self.n_iter_ = int(self.max_iter)
         return self
 
+    @serialised
     def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> "SGDClassifier":
         """One sequential pass over the rows, continuing from the current state.
 
@@ -408,6 +411,7 @@ class SGDRegressor(RegressorMixin, _SGDLinear):
             raise ValueError("y must be finite")
         return y
 
+    @serialised
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "SGDRegressor":
         """Learn from scratch with ``max_iter`` passes over the data.
 
@@ -429,6 +433,7 @@ class SGDRegressor(RegressorMixin, _SGDLinear):
         self.n_iter_ = int(self.max_iter)
         return self
 
+    @serialised
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> "SGDRegressor":
         """One sequential pass over the rows, continuing from the current state.
 
