@@ -120,7 +120,7 @@ class _Detector:
             raise TypeError(f"values must be array-like of numbers: {exc}") from None
         if array.dtype == object or not (np.issubdtype(array.dtype, np.integer)
                                          or np.issubdtype(array.dtype, np.floating) or array.dtype == np.bool_):
-            raise TypeError(f"values must be real numbers, got dtype {array.dtype}")
+            raise TypeError(f"values must be numeric (real numbers), got dtype {array.dtype}")
         array = np.ascontiguousarray(array, dtype=np.float64).reshape(-1) if array.ndim <= 1 else None
         if array is None:
             raise ValueError("values must be 1-D")
@@ -467,10 +467,11 @@ class KSWIN(_Detector):
 
     @classmethod
     def _from_params(cls, params: dict, data: dict) -> "KSWIN":
-        if params.get("seed") is None and "seed_used" in data:
-            seed_used = data["seed_used"]
-            if isinstance(seed_used, bool) or not isinstance(seed_used, (numbers.Integral, np.integer)):
-                raise ValueError(f"data['seed_used'] must be an int, got {seed_used!r}")
+        seed_used = data.get("seed_used")
+        if seed_used is not None and (isinstance(seed_used, bool)
+                                      or not isinstance(seed_used, (numbers.Integral, np.integer))):
+            raise ValueError(f"data['seed_used'] must be an int, got {seed_used!r}")
+        if params.get("seed") is None and seed_used is not None:
             detector = cls(**{**params, "seed": int(seed_used)})
             detector.seed = None
             return detector

@@ -101,7 +101,14 @@ class TreeEnsemble:
         missing = [k for k in list(_ARRAY_FIELDS) + list(_SCALAR_FIELDS) if k not in fields]
         if missing:
             raise ValueError(f"fields is missing {missing}")
-        self._fields = {k: np.ascontiguousarray(np.asarray(fields[k]), dtype=t) for k, t in _ARRAY_FIELDS.items()}
+        self._fields = {k: _field_array(fields[k], k, t) for k, t in _ARRAY_FIELDS.items()}
+        for key in ("value", "cover", "base_score"):
+            if not np.isfinite(self._fields[key]).all():
+                node = int(np.flatnonzero(~np.isfinite(self._fields[key]))[0])
+                raise ValueError(f"fields[{key!r}] must be finite; entry {node} is {self._fields[key][node]}")
+        if np.isnan(self._fields["threshold"]).any():
+            node = int(np.flatnonzero(np.isnan(self._fields["threshold"]))[0])
+            raise ValueError(f"fields['threshold'] holds NaN at node {node}; no row could be routed by it")
         for key in _SCALAR_FIELDS:
             self._fields[key] = fields[key]
         self._fields["n_features"] = int(self._fields["n_features"])
@@ -496,6 +503,17 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     return value
+
+
+def _field_array(value: Any, key: str, dtype: Any) -> np.ndarray:
+    """One flat field of a serialised ensemble, with an error naming it when it is no number array."""
+    try:
+        array = np.asarray(value)
+        if array.dtype.kind == "c":
+            raise TypeError("complex numbers")
+        return np.ascontiguousarray(array, dtype=dtype)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise ValueError(f"fields[{key!r}] must be an array of {np.dtype(dtype).name} numbers: {error}") from None
 
 
 def _check_missing_value(value: Any) -> Optional[float]:

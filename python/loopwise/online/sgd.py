@@ -164,7 +164,7 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
 
     def _set_classes(self, classes: np.ndarray, n_features: int) -> None:
         if len(classes) < 2:
-            raise ValueError(f"SGDClassifier needs at least two classes, got {len(classes)}; "
+            raise ValueError(f"y holds {len(classes)} class(es); SGDClassifier needs at least two, "
                              "pass classes= to partial_fit when the first batch holds one class")
         self.classes_ = classes
         n_outputs = 1 if len(classes) == 2 else len(classes)
@@ -275,7 +275,7 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
         X, y = self._validate_Xy(X, y, reset=first)
         self._check_targets(y)
         weights = self._sample_weight(sample_weight, X.shape[0])
-        declared = None if classes is None else np.unique(np.asarray(classes))
+        declared = None if classes is None else _declared_classes(classes)
         if first:
             self._set_classes(np.unique(y) if declared is None else declared, X.shape[1])
         elif declared is not None:
@@ -351,6 +351,20 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = True
         return tags
+
+
+def _declared_classes(classes: Any) -> np.ndarray:
+    """Sorted unique labels of ``classes=``; NaN, inf and complex are no labels."""
+    values = np.asarray(classes)
+    if values.ndim != 1:
+        raise ValueError(f"classes must be 1-D, got shape {values.shape}")
+    if values.dtype.kind == "c":
+        raise TypeError("classes must be labels (ints or strings), got complex numbers")
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        raise ValueError(f"classes must not contain NaN or inf, got {values.tolist()}")
+    if values.dtype.kind == "O" and any(isinstance(v, float) and not np.isfinite(v) for v in values):
+        raise ValueError("classes must not contain NaN or inf")
+    return np.unique(values)
 
 
 class SGDRegressor(RegressorMixin, _SGDLinear):
