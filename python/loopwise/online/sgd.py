@@ -164,7 +164,7 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
 
     def _set_classes(self, classes: np.ndarray, n_features: int) -> None:
         if len(classes) < 2:
-            raise ValueError(f"y holds {len(classes)} class(es); SGDClassifier needs at least two, "
+            raise ValueError(f"y holds {len(classes)} class(es); SGDClassifier needs at least two classes, "
                              "pass classes= to partial_fit when the first batch holds one class")
         self.classes_ = classes
         n_outputs = 1 if len(classes) == 2 else len(classes)

@@ -114,7 +114,7 @@ def test_xgboost_missing_value_is_honoured(missing, kind):
     rng = np.random.default_rng(1)
     X = rng.normal(size=(400, 3)).round(1)
     X[rng.random(X.shape) < 0.25] = missing
-    target = X[:, 0] * 2 + (X[:, 1] == missing) * 3
+    target = np.where(X[:, 0] == missing, 0.0, X[:, 0]) * 2 + (X[:, 1] == missing) * 3
     if kind == "regressor":
         model = xgboost.XGBRegressor(n_estimators=15, max_depth=3, missing=missing).fit(X, target)
         expected = model.predict(X)
@@ -123,8 +123,9 @@ def test_xgboost_missing_value_is_honoured(missing, kind):
         model = xgboost.XGBClassifier(n_estimators=15, max_depth=3, missing=missing).fit(X, target > 1)
         expected = model.predict_proba(X)
         got = TreeEnsemble.from_model(model).predict_proba(X)
-    # XGBoost itself is the oracle: equal up to float32 summation.
-    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    # XGBoost itself is the oracle: equal up to float32 summation (a row routed the wrong
+    # way differs by a whole leaf value, orders of magnitude more).
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-4)
     # NaN is missing too, as in XGBoost.
     X_nan = X.copy()
     X_nan[X_nan == missing] = np.nan
