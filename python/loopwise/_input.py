@@ -8,7 +8,15 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["Matrix", "as_matrix", "as_vector", "check_real_dtype", "feature_names_of"]
+__all__ = ["ComplexInputError", "Matrix", "as_matrix", "as_vector", "check_real_dtype", "feature_names_of"]
+
+
+class ComplexInputError(TypeError, ValueError):
+    """Complex numbers where real ones are expected.
+
+    A TypeError (the kind of value is wrong) that is also a ValueError, so code written for
+    scikit-learn, which raises ValueError("Complex data not supported"), catches it too.
+    """
 
 
 def check_real_dtype(values: np.ndarray, name: str) -> None:
@@ -20,16 +28,17 @@ def check_real_dtype(values: np.ndarray, name: str) -> None:
     Examples
     --------
     >>> check_real_dtype(np.array([1.0, 2.0]), "x")
-    >>> check_real_dtype(np.array([1j]), "x")
-    Traceback (most recent call last):
-    ...
-    TypeError: x must hold real numbers, got complex values (dtype complex128); pass x.real or abs(x) explicitly
+    >>> try:
+    ...     check_real_dtype(np.array([1j]), "x")
+    ... except TypeError as error:
+    ...     print(str(error)[:50])
+    x must hold real numbers, got complex values (dtyp
     """
     kind = values.dtype.kind
     if kind == "c" or (kind == "O" and any(isinstance(v, (complex, np.complexfloating)) for v in values.flat)):
-        raise TypeError(
+        raise ComplexInputError(
             f"{name} must hold real numbers, got complex values (dtype {values.dtype}); "
-            f"pass {name}.real or abs({name}) explicitly"
+            f"pass {name}.real or abs({name}) explicitly (Complex data not supported)"
         )
 
 
@@ -77,7 +86,8 @@ def _pandas_column(column: Any, name: str, categories: Optional[Sequence[Any]]) 
         codes[codes < 0] = np.nan
         return codes
     if pd.api.types.is_complex_dtype(dtype):
-        raise TypeError(f"column {name!r} holds complex numbers; the model needs real values")
+        raise ComplexInputError(f"column {name!r} holds complex numbers; the model needs real values "
+                                "(Complex data not supported)")
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
     raise ValueError(

@@ -102,13 +102,6 @@ class TreeEnsemble:
         if missing:
             raise ValueError(f"fields is missing {missing}")
         self._fields = {k: _field_array(fields[k], k, t) for k, t in _ARRAY_FIELDS.items()}
-        for key in ("value", "cover", "base_score"):
-            if not np.isfinite(self._fields[key]).all():
-                node = int(np.flatnonzero(~np.isfinite(self._fields[key]))[0])
-                raise ValueError(f"fields[{key!r}] must be finite; entry {node} is {self._fields[key][node]}")
-        if np.isnan(self._fields["threshold"]).any():
-            node = int(np.flatnonzero(np.isnan(self._fields["threshold"]))[0])
-            raise ValueError(f"fields['threshold'] holds NaN at node {node}; no row could be routed by it")
         for key in _SCALAR_FIELDS:
             self._fields[key] = fields[key]
         self._fields["n_features"] = int(self._fields["n_features"])

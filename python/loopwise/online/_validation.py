@@ -13,7 +13,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .._input import check_real_dtype
+from .._input import ComplexInputError, check_real_dtype
 
 
 def refuse_complex(values: Any, name: str) -> Any:
@@ -27,7 +27,8 @@ def refuse_complex(values: Any, name: str) -> Any:
     dtypes = getattr(values, "dtypes", None)
     if dtypes is not None and hasattr(dtypes, "__iter__"):
         if any(getattr(d, "kind", "") == "c" for d in dtypes):
-            raise TypeError(f"{name} has complex columns; the learners need real numbers")
+            raise ComplexInputError(f"{name} has complex columns; the learners need real numbers "
+                                    "(Complex data not supported)")
         return values
     if values is None or isinstance(values, (str, bytes)):
         return values
@@ -52,6 +53,6 @@ def named_errors(name: str) -> Iterator[None]:
         yield
     except (ValueError, TypeError) as error:
         message = str(error)
-        if message.startswith(name):
+        if message.startswith(name) or isinstance(error, ComplexInputError):
             raise
         raise type(error)(f"{name}: {message}") from error

@@ -58,10 +58,11 @@ def sweep_cases():
 
 def _corruptions(good):
     out = {}
+    leaf = good["fields"]["feature"].index(-1)  # leaves have no feature
     for key, value in (("threshold", float("nan")), ("value", float("inf")), ("feature", 10**6),
                        ("left", -7), ("cover", "x")):
         data = copy.deepcopy(good)
-        data["fields"][key][0] = value
+        data["fields"][key][leaf if key == "value" else 0] = value
         out[f"{key}={value}"] = data
     data = copy.deepcopy(good)
     data["missing_value"] = "nope"
