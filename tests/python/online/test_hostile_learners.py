@@ -9,7 +9,6 @@ import threading
 
 import numpy as np
 import pytest
-from sklearn.linear_model import SGDRegressor as SkSGDRegressor
 
 import hostile
 from loopwise.online import RLSRegressor, SGDClassifier, SGDRegressor
@@ -113,11 +112,9 @@ def test_sweep_has_no_crash_hang_nan_or_unclear_error(sweep):
     assert not bad, "\n".join(f"{k}: {v}" for k, v in sorted(bad.items())[:40])
 
 
-def test_overflow_raises_like_scikit_learn_and_keeps_the_state():
+def test_overflow_raises_and_keeps_the_state():
     X = np.full((4, 2), 1e154)
     y = np.ones(4)
-    with pytest.raises(ValueError, match="[Oo]verflow"):
-        SkSGDRegressor(max_iter=5, tol=None).fit(X, y)  # the oracle: scikit-learn raises too
     model = SGDRegressor(standardize=False).fit(np.ones((4, 2)), y)
     before = model.to_dict()
     with pytest.raises(ValueError, match="overflow"):
