@@ -1,6 +1,8 @@
 // Binding of the learn pillar: sequential updates of online linear learners and RLS.
 #include <pybind11/stl.h>
 
+#include <functional>
+#include <mutex>
 #include <optional>
 
 #include "common.hpp"
@@ -14,6 +16,16 @@ using loopwise::bindings::matrix_view;
 namespace {
 
 using MutArray = py::array_t<double, py::array::c_style>;
+
+/// The learners' state lives in numpy arrays that the core updates in place with the GIL
+/// released; two threads updating the same arrays at once would interleave their updates.
+/// Each state is guarded by the mutex its first array's address hashes to (a fixed table, so
+/// there is nothing to create or free per model; unrelated models rarely share a stripe, and
+/// sharing one only serialises them).
+std::mutex& state_mutex(const void* key) {
+  static std::mutex stripes[64];
+  return stripes[std::hash<const void*>{}(key) % 64];
+}
 
 /// A float64, C-contiguous, writeable array of `size` elements from the state dict; the
 /// estimator owns it, the core updates it in place.
@@ -89,6 +101,7 @@ void learn_linear(const py::dict& config_dict, const py::dict& state_dict, std::
   state.anchor_coef = optional_field(state_dict, "anchor_coef", K * d);
   state.anchor_intercept = optional_field(state_dict, "anchor_intercept", K);
   py::gil_scoped_release release;
+  std::lock_guard<std::mutex> lock(state_mutex(state.coef));
   ln::learn_sequential(config, state, view, y.data(), sample_weight ? sample_weight->data() : nullptr,
                        order ? order->data() : nullptr, order ? order->shape(0) : 0);
 }
@@ -108,6 +121,7 @@ void learn_rls(MutArray theta, MutArray P, bool fit_intercept, double forgetting
   double* theta_data = theta.mutable_data();
   double* P_data = P.mutable_data();
   py::gil_scoped_release release;
+  std::lock_guard<std::mutex> lock(state_mutex(P_data));
   ln::rls_sequential(theta_data, P_data, p, fit_intercept, forgetting, view, y.data(),
                      sample_weight ? sample_weight->data() : nullptr);
 }

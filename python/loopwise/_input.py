@@ -8,7 +8,38 @@ from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
-__all__ = ["Matrix", "as_matrix", "as_vector", "feature_names_of"]
+__all__ = ["ComplexInputError", "Matrix", "as_matrix", "as_vector", "check_real_dtype", "feature_names_of"]
+
+
+class ComplexInputError(TypeError, ValueError):
+    """Complex numbers where real ones are expected.
+
+    A TypeError (the kind of value is wrong) that is also a ValueError, so code written for
+    scikit-learn, which raises ValueError("Complex data not supported"), catches it too.
+    """
+
+
+def check_real_dtype(values: np.ndarray, name: str) -> None:
+    """Refuse complex numbers with a TypeError naming the argument.
+
+    numpy casts complex to float by dropping the imaginary part (with only a warning), which
+    would turn ``[1j, 2j]`` into ``[0, 0]`` without a word; every numeric input goes through here.
+
+    Examples
+    --------
+    >>> check_real_dtype(np.array([1.0, 2.0]), "x")
+    >>> try:
+    ...     check_real_dtype(np.array([1j]), "x")
+    ... except TypeError as error:
+    ...     print(str(error)[:50])
+    x must hold real numbers, got complex values (dtyp
+    """
+    kind = values.dtype.kind
+    if kind == "c" or (kind == "O" and any(isinstance(v, (complex, np.complexfloating)) for v in values.flat)):
+        raise ComplexInputError(
+            f"{name} must hold real numbers, got complex values (dtype {values.dtype}); "
+            f"pass {name}.real or abs({name}) explicitly (Complex data not supported)"
+        )
 
 
 @dataclass
@@ -54,6 +85,9 @@ def _pandas_column(column: Any, name: str, categories: Optional[Sequence[Any]]) 
         codes = column.cat.codes.to_numpy().astype(np.float64)
         codes[codes < 0] = np.nan
         return codes
+    if pd.api.types.is_complex_dtype(dtype):
+        raise ComplexInputError(f"column {name!r} holds complex numbers; the model needs real values "
+                                "(Complex data not supported)")
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
     raise ValueError(
@@ -194,13 +228,12 @@ def as_matrix(
             values = np.asarray(X)
         except Exception as error:  # ragged lists and the like
             raise ValueError(f"{name} could not be read as a 2-D array: {error}") from error
+        check_real_dtype(values, name)
         if values.dtype == object or values.dtype.kind in "USV":
             try:
                 values = values.astype(np.float64)
             except (TypeError, ValueError) as error:
                 raise ValueError(f"{name} contains values that are not numbers: {error}") from error
-        if values.dtype.kind == "c":
-            raise ValueError(f"{name} must be real-valued, got complex numbers")
     if values.ndim != 2:
         hint = " (for one row use x.reshape(1, -1))" if values.ndim == 1 else ""
         raise ValueError(f"{name} must be 2-D, got an array with {values.ndim} dimension(s){hint}")
@@ -235,7 +268,12 @@ def as_vector(y: Any, *, name: str = "y", length: Optional[int] = None, allow_na
     elif module == "pyarrow" and hasattr(y, "to_numpy"):
         y = y.to_numpy(zero_copy_only=False)
     try:
-        values = np.asarray(y, dtype=np.float64)
+        raw = np.asarray(y)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must contain numbers: {error}") from error
+    check_real_dtype(raw, name)
+    try:
+        values = np.asarray(raw, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise ValueError(f"{name} must contain numbers: {error}") from error
     if values.ndim != 1:

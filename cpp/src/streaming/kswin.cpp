@@ -136,6 +136,8 @@ Kswin::Kswin(double alpha, std::int64_t window_size, std::int64_t stat_size, std
   if (window_size <= stat_size) throw InvalidArgument("stat_size must be smaller than window_size");
   clear();
   for (double v : initial_window) {
+    // A NaN in the window would stop the KS merge below from advancing.
+    if (std::isnan(v)) throw InvalidArgument("KSWIN window must not hold NaN");
     window_.push_back(v);
     if (static_cast<std::int64_t>(window_.size()) > window_size_) window_.erase(window_.begin());
   }
@@ -173,8 +175,10 @@ void Kswin::step(double x) {
     } else {
       v = recent[j];
     }
+    const std::size_t i0 = i, j0 = j;
     while (i < reference.size() && reference[i] <= v) ++i;
     while (j < recent.size() && recent[j] <= v) ++j;
+    if (i == i0 && j == j0) throw InvalidArgument("KSWIN window holds a value that does not compare (NaN)");
     d = std::max(d, std::fabs(static_cast<double>(i) / n1 - static_cast<double>(j) / n2));
   }
   p_value_ = drift::ks_exact_pvalue(static_cast<std::int64_t>(n1), static_cast<std::int64_t>(n2), d);

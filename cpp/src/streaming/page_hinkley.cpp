@@ -10,7 +10,8 @@ namespace loopwise::streaming {
 PageHinkley::PageHinkley(std::int64_t min_instances, double delta, double threshold, double alpha, int mode)
     : min_instances_(min_instances), delta_(delta), threshold_(threshold), alpha_(alpha), mode_(mode) {
   if (min_instances < 1) throw InvalidArgument("min_instances must be >= 1");
-  if (!(threshold > 0.0)) throw InvalidArgument("threshold must be > 0");
+  if (!std::isfinite(delta)) throw InvalidArgument("delta must be finite");
+  if (!(threshold > 0.0 && std::isfinite(threshold))) throw InvalidArgument("threshold must be > 0");
   if (!(alpha >= 0.0 && alpha <= 1.0)) throw InvalidArgument("alpha must be in [0, 1]");
   if (mode < 0 || mode > 2) throw InvalidArgument("mode must be 'up', 'down' or 'both'");
   clear();

@@ -31,8 +31,35 @@ def _encode(value: float) -> Union[float, str]:
     return value if math.isfinite(value) else str(value)
 
 
-def _decode(value: Any) -> float:
-    return float(value)
+_NON_FINITE = {"inf": math.inf, "-inf": -math.inf, "Infinity": math.inf, "-Infinity": -math.inf}
+
+
+def _decode(key: str, value: Any) -> float:
+    """One saved state number: a finite real or an infinity written by :func:`_encode`; never NaN."""
+    if isinstance(value, str) and value in _NON_FINITE:
+        return _NON_FINITE[value]
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)):
+        raise ValueError(f"state field {key!r} must hold numbers, got {value!r}")
+    number = float(value)
+    if math.isnan(number):
+        raise ValueError(f"state field {key!r} holds NaN; the saved state is corrupt")
+    return number
+
+
+def _decode_state(state: Any, expected: Iterable[str]) -> dict:
+    """Validate a saved state (a dict of lists of numbers with exactly the expected keys)."""
+    if not isinstance(state, dict):
+        raise ValueError(f"data['state'] must be a dict, got {type(state).__name__}")
+    expected = set(expected)
+    missing, unknown = sorted(expected - set(state)), sorted(set(state) - expected)
+    if missing or unknown:
+        raise ValueError(f"data['state'] has missing keys {missing} and unknown keys {unknown}")
+    decoded = {}
+    for key, values in state.items():
+        if not isinstance(values, (list, tuple)):
+            raise ValueError(f"state field {key!r} must be a list of numbers, got {type(values).__name__}")
+        decoded[key] = [_decode(key, v) for v in values]
+    return decoded
 
 
 _INT_PARAMS = {"clock", "max_buckets", "min_window_length", "grace_period", "min_instances", "window_size",
@@ -49,8 +76,10 @@ def _check_param(name: str, value: Any) -> None:
         if not isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
     elif name not in ("mode", "seed"):
-        if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.number)):
+        if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
             raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+        if not math.isfinite(float(value)):
+            raise ValueError(f"{name} must be finite, got {value}")
 
 
 class _Detector:
@@ -73,7 +102,7 @@ class _Detector:
     def _check_value(self, x: Any) -> float:
         if isinstance(x, (bool, np.bool_)):
             return float(x)
-        if not isinstance(x, (numbers.Real, np.number)):
+        if not isinstance(x, (numbers.Real, np.integer, np.floating)):
             raise TypeError(f"x must be a real number, got {type(x).__name__}")
         value = float(x)
         if not math.isfinite(value):
@@ -89,8 +118,9 @@ class _Detector:
             array = np.asarray(values)
         except Exception as exc:  # pragma: no cover - exotic inputs
             raise TypeError(f"values must be array-like of numbers: {exc}") from None
-        if array.dtype == object or not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
-            raise TypeError(f"values must be numeric, got dtype {array.dtype}")
+        if array.dtype == object or not (np.issubdtype(array.dtype, np.integer)
+                                         or np.issubdtype(array.dtype, np.floating) or array.dtype == np.bool_):
+            raise TypeError(f"values must be numeric (real numbers), got dtype {array.dtype}")
         array = np.ascontiguousarray(array, dtype=np.float64).reshape(-1) if array.ndim <= 1 else None
         if array is None:
             raise ValueError("values must be 1-D")
@@ -227,8 +257,14 @@ class _Detector:
             raise ValueError("data must be a dict produced by to_dict()")
         if data.get("type", cls.__name__) != cls.__name__:
             raise ValueError(f"data describes a {data.get('type')}, not a {cls.__name__}")
-        detector = cls._from_params(dict(data["params"]), data)
-        state = {key: [_decode(v) for v in values] for key, values in data["state"].items()}
+        params = data["params"]
+        if not isinstance(params, dict):
+            raise ValueError(f"data['params'] must be a dict, got {type(params).__name__}")
+        unknown = sorted(set(params) - set(cls._param_names))
+        if unknown:
+            raise ValueError(f"data['params'] has unknown keys {unknown}; expected some of {list(cls._param_names)}")
+        detector = cls._from_params(dict(params), data)
+        state = _decode_state(data["state"], detector._core.state().keys())
         detector._core.load(state)
         return detector
 
@@ -431,8 +467,12 @@ class KSWIN(_Detector):
 
     @classmethod
     def _from_params(cls, params: dict, data: dict) -> "KSWIN":
-        if params.get("seed") is None and "seed_used" in data:
-            detector = cls(**{**params, "seed": int(data["seed_used"])})
+        seed_used = data.get("seed_used")
+        if seed_used is not None and (isinstance(seed_used, bool)
+                                      or not isinstance(seed_used, (numbers.Integral, np.integer))):
+            raise ValueError(f"data['seed_used'] must be an int, got {seed_used!r}")
+        if params.get("seed") is None and seed_used is not None:
+            detector = cls(**{**params, "seed": int(seed_used)})
             detector.seed = None
             return detector
         return cls(**params)

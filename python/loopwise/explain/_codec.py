@@ -45,6 +45,11 @@ def _kind(dtype: Any, time_as_number: bool) -> str:
 
     if isinstance(dtype, pd.CategoricalDtype):
         return "category"
+    if pd.api.types.is_complex_dtype(dtype):
+        # numpy would drop the imaginary part without a word.
+        from .._input import ComplexInputError
+
+        raise ComplexInputError(f"a DataFrame column holds complex numbers (dtype {dtype}); pass real values")
     if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
         return "number"
     if time_as_number and pd.api.types.is_datetime64_any_dtype(dtype):

@@ -95,10 +95,13 @@ class LinearExplainer:
             raise ValueError(
                 f"background has {self.background.data.shape[1]} columns but the model has {self.coef.shape[1]} coefficients"
             )
-        if np.isnan(self.background.data).any():
-            raise ValueError("background contains NaN; a linear model's reference point needs complete rows")
+        if not np.isfinite(self.background.data).all():
+            raise ValueError("background contains NaN or inf; a linear model's reference point needs finite rows")
         self.mean = self.background.weights @ self.background.data
-        self._base = self.coef @ self.mean + self.intercept
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._base = self.coef @ self.mean + self.intercept
+        if not np.isfinite(self._base).all():
+            raise ValueError("the model's output at the background mean overflows float64; rescale the features")
         self.expected_value = float(self._base[0]) if self._base.size == 1 else self._base.copy()
         self.feature_names = self.background.feature_names
         if self.preprocessing is not None:
@@ -106,6 +109,9 @@ class LinearExplainer:
 
     def __call__(self, X: Any) -> Explanation:
         """Explain the rows of ``X``.
+
+        Rows must be finite: a linear model has no rule for missing values, so NaN or inf
+        raises ``ValueError`` naming the row (impute first, as the model itself needs).
 
         Examples
         --------
@@ -117,15 +123,24 @@ class LinearExplainer:
         if self.preprocessing is not None:
             X = self.preprocessing.transform(X)
         try:
+            # A linear model has no missing-value rule: NaN or inf in a row has no attribution
+            # (w * (nan - mu) is NaN), so such rows are refused rather than explained as NaN.
             rows = as_matrix(X, name="X", n_features=self.coef.shape[1],
                              feature_names=None if self.preprocessing is not None else self.feature_names,
-                             keep_float32=False).values
+                             keep_float32=False, allow_nan=False, allow_inf=False).values
         except ValueError as error:
             hint = None if self.preprocessing is not None else wrong_width_hint(X, self.coef.shape[1], self.feature_names)
             if hint is None:
                 raise
             raise ValueError(f"{error}; {hint}") from error
-        phi = (rows - self.mean)[:, :, None] * self.coef.T[None, :, :]
+        with np.errstate(over="ignore", invalid="ignore"):
+            phi = (rows - self.mean)[:, :, None] * self.coef.T[None, :, :]
+        if not np.isfinite(phi).all():
+            row = int(np.argwhere(~np.isfinite(phi))[0][0])
+            raise ValueError(
+                f"X row {row} overflows float64 in w * (x - background mean); rescale the features "
+                "(values near 1e308 have no finite attribution)"
+            )
         names = self.feature_names or feature_names_of(X)
         base = np.broadcast_to(self._base, (rows.shape[0], self._base.size))
         if phi.shape[2] == 1:

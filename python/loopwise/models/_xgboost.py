@@ -141,6 +141,9 @@ def from_xgboost(model: Any) -> TreeEnsemble:
     classes = None
     if hasattr(model, "classes_"):
         classes = list(model.classes_)
+    # The sklearn wrappers keep `missing` (a Booster alone does not know it: it belongs to
+    # the DMatrix the caller builds, so a bare Booster is taken with the default NaN).
+    missing = getattr(model, "missing", None) if not isinstance(model, xgboost.Booster) else None
     return TreeEnsemble(
         fields,
         feature_names=feature_names if feature_names and len(feature_names) == n_features else None,
@@ -148,4 +151,5 @@ def from_xgboost(model: Any) -> TreeEnsemble:
         classes=classes,
         supports_missing=True,
         source=f"xgboost.{type(model).__name__}",
+        missing_value=missing,
     )

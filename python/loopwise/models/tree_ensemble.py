@@ -10,7 +10,7 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import numpy as np
 
 from .. import _core
-from .._input import as_matrix
+from .._input import as_matrix, check_real_dtype
 from .._threads import resolve_n_jobs
 from ._builder import LINKS
 
@@ -66,6 +66,11 @@ class TreeEnsemble:
         For categorical columns known by value: the category of each code.
     source : str
         Where the model came from, e.g. ``"sklearn.RandomForestClassifier"``.
+    learning_rate : float, optional
+        The boosting shrinkage of the source model (used by leaf refreshes).
+    missing_value : float, optional
+        A value that marks a missing entry besides NaN (XGBoost's ``missing=``): inputs equal
+        to it, compared at the model's input precision, are routed as missing.
 
     Examples
     --------
@@ -89,13 +94,14 @@ class TreeEnsemble:
         categories: Optional[Mapping[int, Sequence[Any]]] = None,
         source: str = "loopwise",
         learning_rate: Optional[float] = None,
+        missing_value: Optional[float] = None,
     ) -> None:
         if task not in _TASKS:
             raise ValueError(f"task must be one of {_TASKS}, got {task!r}")
         missing = [k for k in list(_ARRAY_FIELDS) + list(_SCALAR_FIELDS) if k not in fields]
         if missing:
             raise ValueError(f"fields is missing {missing}")
-        self._fields = {k: np.ascontiguousarray(np.asarray(fields[k]), dtype=t) for k, t in _ARRAY_FIELDS.items()}
+        self._fields = {k: _field_array(fields[k], k, t) for k, t in _ARRAY_FIELDS.items()}
         for key in _SCALAR_FIELDS:
             self._fields[key] = fields[key]
         self._fields["n_features"] = int(self._fields["n_features"])
@@ -122,6 +128,7 @@ class TreeEnsemble:
             raise ValueError(f"learning_rate must be a positive finite number or None, got {learning_rate!r}")
         # The boosting shrinkage of the source model: what a leaf refresh scales its steps by.
         self.learning_rate: Optional[float] = None if learning_rate is None else float(learning_rate)
+        self.missing_value: Optional[float] = _check_missing_value(missing_value)
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -230,6 +237,11 @@ class TreeEnsemble:
             # The model compares float32(x) anyway: converting once is exact and halves
             # the memory traffic of every tree visit.
             values = values.astype(np.float32)
+        if self.missing_value is not None:
+            # As XGBoost does: an entry equal to `missing` (at the input precision) is missing.
+            marked = values == values.dtype.type(self.missing_value)
+            if marked.any():
+                values = np.where(marked, values.dtype.type(np.nan), values)
         return values
 
     def decision_function(self, X: Any, *, n_jobs: Optional[int] = None) -> np.ndarray:
@@ -317,6 +329,9 @@ class TreeEnsemble:
     def transform_margin(self, margins: np.ndarray) -> np.ndarray:
         """Apply the link to raw margins (n_samples, n_outputs).
 
+        A 1-D array is taken as one column when the ensemble has one output; any other
+        width raises ``ValueError`` (it is never reshaped).
+
         Examples
         --------
         >>> from sklearn.ensemble import GradientBoostingClassifier
@@ -324,8 +339,19 @@ class TreeEnsemble:
         >>> TreeEnsemble.from_model(gbm).transform_margin(np.zeros((1, 1)))
         array([[0.5]])
         """
-        margins = np.ascontiguousarray(margins, dtype=np.float64).reshape(-1, self.n_outputs)
-        return self._core.transform(margins)
+        values = np.asarray(margins)
+        check_real_dtype(values, "margins")
+        try:
+            values = np.ascontiguousarray(values, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise TypeError(f"margins must hold numbers: {error}") from None
+        if values.ndim == 1 and self.n_outputs == 1:
+            values = values.reshape(-1, 1)
+        if values.ndim != 2 or values.shape[1] != self.n_outputs:
+            raise ValueError(
+                f"margins must have shape (n_samples, {self.n_outputs}) for this ensemble, got {values.shape}"
+            )
+        return self._core.transform(values)
 
     def apply(self, X: Any, *, n_jobs: Optional[int] = None) -> np.ndarray:
         """Index (local to its tree) of the leaf each row reaches, shape (n_samples, n_trees).
@@ -368,6 +394,7 @@ class TreeEnsemble:
             "categories": categories,
             "source": self.source,
             "learning_rate": self.learning_rate,
+            "missing_value": None if self.missing_value is None else _encode_float(self.missing_value),
         }
 
     @classmethod
@@ -397,6 +424,7 @@ class TreeEnsemble:
             categories={int(k): v for k, v in (data.get("categories") or {}).items()},
             source=data.get("source", "loopwise"),
             learning_rate=data.get("learning_rate"),
+            missing_value=_decode_float(data.get("missing_value"), "data['missing_value']"),
         )
 
     def to_json(self, path: Optional[Union[str, os.PathLike]] = None) -> Optional[str]:
@@ -463,6 +491,42 @@ class TreeEnsemble:
 def _jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
+    return value
+
+
+def _field_array(value: Any, key: str, dtype: Any) -> np.ndarray:
+    """One flat field of a serialised ensemble, with an error naming it when it is no number array."""
+    try:
+        array = np.asarray(value)
+        if array.dtype.kind == "c":
+            raise TypeError("complex numbers")
+        return np.ascontiguousarray(array, dtype=dtype)
+    except (TypeError, ValueError, OverflowError) as error:
+        raise ValueError(f"fields[{key!r}] must be an array of {np.dtype(dtype).name} numbers: {error}") from None
+
+
+def _check_missing_value(value: Any) -> Optional[float]:
+    """None, or a non-NaN real (NaN is always missing, so it needs no marker)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.integer, np.floating)):
+        raise TypeError(f"missing_value must be a real number or None, got {type(value).__name__}")
+    number = float(value)
+    return None if np.isnan(number) else number
+
+
+def _encode_float(value: float) -> Union[float, str]:
+    # Strict JSON has no infinities.
+    return value if np.isfinite(value) else str(value)
+
+
+def _decode_float(value: Any, name: str) -> Optional[float]:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value not in ("inf", "-inf"):
+            raise ValueError(f"{name} must be a number, 'inf' or '-inf', got {value!r}")
+        return float(value)
     return value
 
 

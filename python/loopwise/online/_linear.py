@@ -15,6 +15,8 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _core
+from ._locking import without_lock
+from ._validation import named_errors, refuse_complex
 
 _LOSSES = {"log_loss": 0, "hinge": 1, "squared_error": 2, "huber": 3}
 _OPTIMIZERS = {"sgd": 0, "adagrad": 1, "adam": 2}
@@ -141,23 +143,41 @@ class _SGDLinear(BaseEstimator):
         if self._is_classifier:
             state["class_weights"] = self._class_weight_array()
         n_outputs, n_features = self._state["coef"].shape
-        _core.learn_linear(config, state, n_outputs, n_features, len(getattr(self, "classes_", [])), X,
-                           np.ascontiguousarray(targets, dtype=np.float64), sample_weight, order)
+        backup = {k: v.copy() for k, v in self._state.items()}
+        try:
+            _core.learn_linear(config, state, n_outputs, n_features, len(getattr(self, "classes_", [])), X,
+                               np.ascontiguousarray(targets, dtype=np.float64), sample_weight, order)
+        except BaseException:
+            # A row refused half-way (e.g. NaN in X) must not leave half a batch learned.
+            for key, value in backup.items():
+                self._state[key][...] = value
+            raise
+        if not all(np.isfinite(v).all() for v in self._state.values()):
+            # As scikit-learn: an overflow is an error, not NaN weights; the model keeps the
+            # state it had before this batch.
+            for key, value in backup.items():
+                self._state[key][...] = value
+            raise ValueError("Floating-point overflow while learning from X (the weights became inf/NaN); "
+                             "scale the features (e.g. StandardScaler, or standardize=True) or lower eta0 or alpha")
 
     def _class_weight_array(self) -> Optional[np.ndarray]:
         return None
 
     # -------------------------------------------------------------- inputs
     def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
-        X = validate_data(self, X, reset=reset, dtype=np.float64, order="C", ensure_all_finite=True)
+        with named_errors("X"):
+            X = validate_data(self, refuse_complex(X, "X"), reset=reset, dtype=np.float64, order="C",
+                              ensure_all_finite=True)
         return np.ascontiguousarray(X, dtype=np.float64)
 
     def _validate_Xy(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         # A fitted model accepts an empty batch in partial_fit (e.g. to declare new classes).
         # Finiteness of X is checked by the core while it reads the rows (no extra pass).
-        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, order="C", ensure_all_finite=False,
-                             y_numeric=not self._is_classifier, multi_output=False,
-                             ensure_min_samples=1 if reset else 0)
+        X, y = refuse_complex(X, "X"), refuse_complex(y, "y")
+        with named_errors("X or y"):
+            X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, order="C", ensure_all_finite=False,
+                                 y_numeric=not self._is_classifier, multi_output=False,
+                                 ensure_min_samples=1 if reset else 0)
         return np.ascontiguousarray(X, dtype=np.float64), np.asarray(y)
 
     @staticmethod
@@ -241,6 +261,10 @@ class _SGDLinear(BaseEstimator):
                 intercept = intercept - coef @ scaler[:d]
         return coef, intercept
 
+    def __getstate__(self) -> dict:
+        # The per-instance fit lock (see _locking) neither pickles nor belongs in a copy.
+        return without_lock(super().__getstate__())
+
     # ------------------------------------------------------------ cloning
     def __sklearn_clone__(self):
         # sklearn's clone would replace a fitted anchor by an unfitted copy; an anchor is data.
@@ -314,13 +338,48 @@ class _SGDLinear(BaseEstimator):
             params["class_weight"] = dict(zip(cw["labels"], cw["weights"]))
         model = cls(**params)
         if "state" in data:
-            model._state = {k: np.asarray(v["values"], dtype=np.float64).reshape(v["shape"]) for k, v in data["state"].items()}
+            model._state = _load_state(data["state"])
             model.n_features_in_ = int(data["n_features_in"])
             if "feature_names_in" in data:
                 model.feature_names_in_ = np.asarray(data["feature_names_in"], dtype=object)
             if cls._is_classifier:
                 model.classes_ = np.asarray(data["classes"])
         return model
+
+
+_STATE_KEYS = {"coef", "intercept", "moment1", "moment2", "scaler", "n_updates", "class_counts"}
+
+
+def _load_state(saved: Any) -> dict:
+    """Validate a saved learner state: known keys, consistent shapes, finite numbers."""
+    if not isinstance(saved, Mapping):
+        raise ValueError(f"data['state'] must be a dict, got {type(saved).__name__}")
+    missing, unknown = sorted(_STATE_KEYS - set(saved)), sorted(set(saved) - _STATE_KEYS)
+    if missing or unknown:
+        raise ValueError(f"data['state'] has missing keys {missing} and unknown keys {unknown}")
+    state = {}
+    for key in sorted(_STATE_KEYS):
+        entry = saved[key]
+        if not isinstance(entry, Mapping) or "values" not in entry or "shape" not in entry:
+            raise ValueError(f"data['state'][{key!r}] must be a dict with 'shape' and 'values'")
+        try:
+            values = np.asarray(entry["values"], dtype=np.float64).reshape([int(n) for n in entry["shape"]])
+        except (TypeError, ValueError) as error:
+            raise ValueError(f"data['state'][{key!r}] does not hold numbers of its shape: {error}") from None
+        if not np.isfinite(values).all():
+            raise ValueError(f"data['state'][{key!r}] holds NaN or inf; the saved state is corrupt")
+        state[key] = np.ascontiguousarray(values)
+    coef = state["coef"]
+    if coef.ndim != 2:
+        raise ValueError(f"data['state']['coef'] must be 2-D, got shape {coef.shape}")
+    k, d = coef.shape
+    expected = {"intercept": (k,), "moment1": (k, d + 1), "moment2": (k, d + 1), "scaler": (2 * d + 1,),
+                "n_updates": (1,)}
+    for key, shape in expected.items():
+        if state[key].shape != shape:
+            raise ValueError(f"data['state'][{key!r}] has shape {state[key].shape}; coef of shape {coef.shape} "
+                             f"needs {shape}")
+    return state
 
 
 def _plain(value: Any) -> Any:

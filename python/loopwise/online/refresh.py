@@ -189,4 +189,5 @@ def refresh_leaves(ensemble: Any, X: Any, y: Any, *, decay: float = 0.9, learnin
     fields["value"] = new_value
     return TreeEnsemble(fields, feature_names=ensemble.feature_names, task=ensemble.task, classes=ensemble.classes,
                         supports_missing=ensemble.supports_missing, categories=ensemble.categories,
-                        source=ensemble.source, learning_rate=known_rate)
+                        source=ensemble.source, learning_rate=known_rate,
+                        missing_value=ensemble.missing_value)

@@ -10,6 +10,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _core
 from ._linear import _SGDLinear, _check_number
+from ._locking import serialised, without_lock
+from ._validation import named_errors, refuse_complex
 
 __all__ = ["RLSRegressor"]
 
@@ -54,6 +56,10 @@ class RLSRegressor(RegressorMixin, BaseEstimator):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
 
+    def __getstate__(self) -> dict:
+        # The per-instance fit lock (see _locking) neither pickles nor belongs in a copy.
+        return without_lock(super().__getstate__())
+
     def _check_params(self) -> None:
         _check_number(self.forgetting, "forgetting", strict=True, high=1.0)
         _check_number(self.alpha, "alpha", strict=True)
@@ -65,15 +71,24 @@ class RLSRegressor(RegressorMixin, BaseEstimator):
 
     def _learn(self, X: Any, y: Any, sample_weight: Any, reset: bool) -> "RLSRegressor":
         self._check_params()
-        X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, order="C", y_numeric=True)
+        X, y = refuse_complex(X, "X"), refuse_complex(y, "y")
+        with named_errors("X or y"):
+            X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, order="C", y_numeric=True)
         X = np.ascontiguousarray(X, dtype=np.float64)
         y = np.ascontiguousarray(np.asarray(y, dtype=np.float64).reshape(-1))
         weights = _SGDLinear._sample_weight(sample_weight, X.shape[0])
         if reset:
             self._init_state(X.shape[1])
+        theta, P = self._theta.copy(), self._P.copy()
         _core.learn_rls(self._theta, self._P, bool(self.fit_intercept), float(self.forgetting), X, y, weights)
+        if not (np.isfinite(self._theta).all() and np.isfinite(self._P).all()):
+            # An overflow is an error, not NaN coefficients; keep the state from before the batch.
+            self._theta[...], self._P[...] = theta, P
+            raise ValueError("Floating-point overflow in the RLS update from X and y (theta or P became "
+                             "inf/NaN); scale the features or the targets")
         return self
 
+    @serialised
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "RLSRegressor":
         """Learn from scratch, one row at a time.
 
@@ -84,6 +99,7 @@ class RLSRegressor(RegressorMixin, BaseEstimator):
         """
         return self._learn(X, y, sample_weight, reset=True)
 
+    @serialised
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> "RLSRegressor":
         """Continue learning from the current state.
 
@@ -104,7 +120,8 @@ class RLSRegressor(RegressorMixin, BaseEstimator):
         (1,)
         """
         check_is_fitted(self, "_theta")
-        X = validate_data(self, X, reset=False, dtype=np.float64, order="C")
+        with named_errors("X"):
+            X = validate_data(self, refuse_complex(X, "X"), reset=False, dtype=np.float64, order="C")
         return X @ self.coef_ + self.intercept_
 
     @property
@@ -151,11 +168,16 @@ class RLSRegressor(RegressorMixin, BaseEstimator):
             raise ValueError("data must be a dict produced by RLSRegressor.to_dict()")
         model = cls(**data["params"])
         if "theta" in data:
-            model._theta = np.asarray(data["theta"], dtype=np.float64)
-            model._P = np.ascontiguousarray(np.asarray(data["P"], dtype=np.float64))
+            try:
+                model._theta = np.asarray(data["theta"], dtype=np.float64)
+                model._P = np.ascontiguousarray(np.asarray(data["P"], dtype=np.float64))
+            except (TypeError, ValueError) as error:
+                raise ValueError(f"RLS state: data['theta'] and data['P'] must hold numbers: {error}") from None
             p = model._theta.shape[0]
-            if model._P.shape != (p, p):
-                raise ValueError("RLS state: P must be square and match theta")
+            if model._theta.ndim != 1 or model._P.shape != (p, p):
+                raise ValueError("RLS state: theta must be 1-D and P square and matching theta")
+            if not (np.isfinite(model._theta).all() and np.isfinite(model._P).all()):
+                raise ValueError("RLS state: theta or P holds NaN or inf; the saved state is corrupt")
             model.n_features_in_ = int(data["n_features_in"])
             if "feature_names_in" in data:
                 model.feature_names_in_ = np.asarray(data["feature_names_in"], dtype=object)

@@ -10,6 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target
 
 from ._linear import _LOSSES, _SGDLinear
+from ._locking import serialised
 
 __all__ = ["SGDClassifier", "SGDRegressor"]
 
@@ -163,7 +164,7 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
 
     def _set_classes(self, classes: np.ndarray, n_features: int) -> None:
         if len(classes) < 2:
-            raise ValueError(f"SGDClassifier needs at least two classes, got {len(classes)}; "
+            raise ValueError(f"y holds {len(classes)} class(es); SGDClassifier needs at least two classes, "
                              "pass classes= to partial_fit when the first batch holds one class")
         self.classes_ = classes
         n_outputs = 1 if len(classes) == 2 else len(classes)
@@ -212,6 +213,7 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
         return index.astype(np.float64)
 
     # ------------------------------------------------------------ learning
+    @serialised
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "SGDClassifier":
         """Learn from scratch with ``max_iter`` passes over the data.
 
@@ -243,6 +245,7 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
         self.n_iter_ = int(self.max_iter)
         return self
 
+    @serialised
     def partial_fit(self, X: Any, y: Any, classes: Any = None, sample_weight: Any = None) -> "SGDClassifier":
         """One sequential pass over the rows, continuing from the current state.
 
@@ -272,7 +275,7 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
         X, y = self._validate_Xy(X, y, reset=first)
         self._check_targets(y)
         weights = self._sample_weight(sample_weight, X.shape[0])
-        declared = None if classes is None else np.unique(np.asarray(classes))
+        declared = None if classes is None else _declared_classes(classes)
         if first:
             self._set_classes(np.unique(y) if declared is None else declared, X.shape[1])
         elif declared is not None:
@@ -350,6 +353,20 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
         return tags
 
 
+def _declared_classes(classes: Any) -> np.ndarray:
+    """Sorted unique labels of ``classes=``; NaN, inf and complex are no labels."""
+    values = np.asarray(classes)
+    if values.ndim != 1:
+        raise ValueError(f"classes must be 1-D, got shape {values.shape}")
+    if values.dtype.kind == "c":
+        raise TypeError("classes must be labels (ints or strings), got complex numbers")
+    if values.dtype.kind == "f" and not np.isfinite(values).all():
+        raise ValueError(f"classes must not contain NaN or inf, got {values.tolist()}")
+    if values.dtype.kind == "O" and any(isinstance(v, float) and not np.isfinite(v) for v in values):
+        raise ValueError("classes must not contain NaN or inf")
+    return np.unique(values)
+
+
 class SGDRegressor(RegressorMixin, _SGDLinear):
     """Linear regression (squared or Huber loss) learned one sample at a time in C++.
 
@@ -408,6 +425,7 @@ class SGDRegressor(RegressorMixin, _SGDLinear):
             raise ValueError("y must be finite")
         return y
 
+    @serialised
     def fit(self, X: Any, y: Any, sample_weight: Any = None) -> "SGDRegressor":
         """Learn from scratch with ``max_iter`` passes over the data.
 
@@ -429,6 +447,7 @@ class SGDRegressor(RegressorMixin, _SGDLinear):
         self.n_iter_ = int(self.max_iter)
         return self
 
+    @serialised
     def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> "SGDRegressor":
         """One sequential pass over the rows, continuing from the current state.
 

@@ -1,8 +1,10 @@
 // Streaming detectors: detections on known change points, state round-trips, CPython RNG.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <memory>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "loopwise/common/error.hpp"
@@ -112,4 +114,54 @@ TEST(PyRandom, MatchesCPython) {
   EXPECT_EQ(rng.sample(70, 5), (std::vector<std::int64_t>{14, 3, 35, 31, 28}));
   rng.seed({3u, 256u});  // 2**40 + 3
   EXPECT_EQ(rng.sample(1000, 5), (std::vector<std::int64_t>{225, 62, 562, 853, 96}));
+}
+
+// Issue 15: one detector driven by several threads (the binding releases the GIL in
+// update_many) corrupted the heap. With the detector's own mutex every call is atomic, so
+// threads making identical calls end in the state of the same calls made one after another.
+TEST(Detectors, ThreadsSharingOneDetectorMatchASerialRun) {
+  const auto values = shifted_stream(11, 300, 300, 2.0);
+  const auto errors = error_stream(12, 300, 300, 0.1, 0.5);
+  const int n_threads = 8, repeats = 5;
+  auto shared = all_detectors();
+  auto serial = all_detectors();
+  for (std::size_t k = 0; k < shared.size(); ++k) {
+    const auto& stream = k >= 3 ? errors : values;
+    std::vector<std::thread> threads;
+    for (int t = 0; t < n_threads; ++t) {
+      threads.emplace_back([&, k] {
+        for (int r = 0; r < repeats; ++r) shared[k]->update_many(stream.data(), static_cast<std::int64_t>(stream.size()), 1, nullptr);
+      });
+    }
+    for (auto& thread : threads) thread.join();
+    for (int r = 0; r < n_threads * repeats; ++r) {
+      serial[k]->update_many(stream.data(), static_cast<std::int64_t>(stream.size()), 1, nullptr);
+    }
+    EXPECT_EQ(shared[k]->state(), serial[k]->state()) << "detector " << k;
+  }
+}
+
+// Issue 15: a NaN in KSWIN's window made the KS merge loop forever; NaN is refused on the
+// way in (values, initial window, loaded state) and a batch with NaN changes nothing.
+TEST(Detectors, NaNIsRefusedEverywhere) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_THROW(st::Kswin(0.005, 10, 3, {1u}, {1.0, nan}), loopwise::InvalidArgument);
+  for (auto& detector : all_detectors()) {
+    const auto before = detector->state();
+    const std::vector<double> batch{0.0, 1.0, nan, 0.0};
+    EXPECT_THROW(detector->update_many(batch.data(), 4, 1, nullptr), loopwise::InvalidArgument);
+    EXPECT_EQ(detector->state(), before);
+    EXPECT_THROW(detector->update(nan), loopwise::InvalidArgument);
+  }
+  st::Kswin kswin(0.005, 10, 3, {1u}, {});
+  for (int i = 0; i < 12; ++i) kswin.update(i);
+  auto state = kswin.state();
+  state["window"][0] = nan;
+  EXPECT_THROW(kswin.load(state), loopwise::InvalidArgument);
+}
+
+TEST(Detectors, PageHinkleyRefusesNonFiniteParameters) {
+  const double inf = std::numeric_limits<double>::infinity();
+  EXPECT_THROW(st::PageHinkley(30, std::numeric_limits<double>::quiet_NaN(), 50.0, 0.9999, 2), loopwise::InvalidArgument);
+  EXPECT_THROW(st::PageHinkley(30, 0.005, inf, 0.9999, 2), loopwise::InvalidArgument);
 }

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,16 @@ namespace loopwise::streaming {
 using State = std::map<std::string, std::vector<double>>;
 
 /// Common interface of the detectors.
+///
+/// Every public member takes the detector's own mutex: the binding releases the GIL during
+/// update_many, so two Python threads may drive one detector at once, and without the lock
+/// they would reallocate the same window concurrently (heap corruption). Subclass accessors
+/// take the same lock through `Guard`.
 class Detector {
  public:
+  Detector() = default;
+  Detector(const Detector&) = delete;
+  Detector& operator=(const Detector&) = delete;
   virtual ~Detector() = default;
   /// Consumes one value; returns drift_detected().
   bool update(double x);
@@ -27,13 +36,18 @@ class Detector {
   /// `warnings` is non-null, appends the positions where a warning was raised.
   std::vector<std::int64_t> update_many(const double* values, std::int64_t n, std::int64_t stride,
                                         std::vector<std::int64_t>* warnings);
-  bool drift_detected() const { return drift_; }
-  bool warning_detected() const { return warning_; }
+  bool drift_detected() const {
+    Guard lock(mutex_);
+    return drift_;
+  }
+  bool warning_detected() const {
+    Guard lock(mutex_);
+    return warning_;
+  }
   /// Forgets everything seen so far.
   void reset() {
-    drift_ = false;
-    warning_ = false;
-    clear();
+    Guard lock(mutex_);
+    reset_unlocked();
   }
   /// Full state, including the detection flags.
   State state() const;
@@ -41,6 +55,12 @@ class Detector {
   void load(const State& s);
 
  protected:
+  using Guard = std::lock_guard<std::mutex>;
+  /// Reads one field under the lock (accessors of subclasses).
+  double locked(const double& field) const {
+    Guard lock(mutex_);
+    return field;
+  }
   /// Consumes one value after the post-drift reset; sets drift_ / warning_.
   virtual void step(double x) = 0;
   virtual void clear() = 0;
@@ -48,6 +68,15 @@ class Detector {
   virtual void restore(const State& s) = 0;
   bool drift_ = false;
   bool warning_ = false;
+  mutable std::mutex mutex_;
+
+ private:
+  bool update_unlocked(double x);
+  void reset_unlocked() {
+    drift_ = false;
+    warning_ = false;
+    clear();
+  }
 };
 
 /// Scalar field of a state; throws InvalidArgument when missing or not a scalar.
@@ -61,10 +90,10 @@ class Adwin : public Detector {
  public:
   Adwin(double delta, std::int64_t clock, std::int64_t max_buckets, std::int64_t min_window_length,
         std::int64_t grace_period);
-  double width() const { return width_; }
-  double total() const { return total_; }
-  double variance() const { return variance_; }
-  double n_detections() const { return n_detections_; }
+  double width() const { return locked(width_); }
+  double total() const { return locked(total_); }
+  double variance() const { return locked(variance_); }
+  double n_detections() const { return locked(n_detections_); }
 
  protected:
   void step(double x) override;
@@ -151,7 +180,7 @@ class Kswin : public Detector {
  public:
   Kswin(double alpha, std::int64_t window_size, std::int64_t stat_size, std::vector<std::uint32_t> seed_key,
         std::vector<double> initial_window);
-  double p_value() const { return p_value_; }
+  double p_value() const { return locked(p_value_); }
 
  protected:
   void step(double x) override;
