@@ -25,13 +25,17 @@ def group_labels(values: np.ndarray) -> np.ndarray:
     ['a', 'b', 'a']
     >>> len(set(group_labels(np.arange(100.0)).tolist()))
     4
+    >>> group_labels(np.array([1.0, np.nan])).tolist()
+    ['1.0', 'nan']
     """
     series = pd.Series(values)
+    missing = series.isna().to_numpy()
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series) \
             and series.nunique(dropna=True) > MAX_EXACT_GROUPS:
-        binned = pd.qcut(series, 4, duplicates="drop")
-        return np.asarray(binned.astype(str).to_numpy(), dtype=object)
-    return np.asarray(series.astype(str).to_numpy(), dtype=object)
+        series = pd.qcut(series, 4, duplicates="drop")
+    # Missing values are one group of their own, "nan", whatever pandas' string dtype does with them.
+    labels = np.asarray(series.astype(object).to_numpy(), dtype=object)
+    return np.array(["nan" if gone else str(label) for label, gone in zip(labels, missing)], dtype=object)
 
 
 def fairness_gaps(groups: np.ndarray, truth: np.ndarray, predicted: np.ndarray, min_size: int) -> dict:
