@@ -43,9 +43,9 @@ def run_demo(out: str = "loopwise-demo", *, n_samples: int = 12_000, batch_size:
     >>> summary["promotions"] >= 1
     True
     """
-    from .datasets import make_drifting_stream
     from sklearn.linear_model import LogisticRegression
 
+    from .datasets import make_drifting_stream
     from .loop.feedback_loop import FeedbackLoop
 
     started = time.perf_counter()

@@ -9,8 +9,6 @@ concerns, whether it passed (for gates), the reasons in words and a JSON ``detai
 
 from __future__ import annotations
 
-from .._atomic import write_atomic
-
 import datetime as _dt
 import json
 import math
@@ -20,6 +18,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 import pandas as pd
 
+from .._atomic import write_atomic
 from ._sqlite import Database, execute_script, open_database
 
 __all__ = ["AuditLog", "AUDIT_SCHEMA"]

@@ -1041,7 +1041,6 @@ class FeedbackLoop:
         if len(frame) < self.policy.min_labels:
             return {"action": "shadowing", "challenger": version,
                     "note": f"{len(frame)} labels of {len(shadowed_ids)} shadowed requests so far"}
-        names = labeled.feature_names or [c for c in frame.columns if c.startswith("x")]
         champion = self.model(self.champion_version)
         challenger = self.model(version)
         gate = validate(champion, challenger, self._model_input(frame), frame["label"].to_numpy(), **self._gate_options())

@@ -41,7 +41,6 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
-from ._groups import MAX_EXACT_GROUPS as _MAX_EXACT_GROUPS
 from ._groups import fairness_gaps as _gaps
 from ._groups import group_labels as _group_labels
 from ._scoring import is_classifier, labels_equal
