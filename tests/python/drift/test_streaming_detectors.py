@@ -172,7 +172,7 @@ def test_bad_inputs():
         EDDM(alpha=0.5, beta=0.9)
     with pytest.raises(ValueError, match="not a ADWIN|not an ADWIN|not a"):
         ADWIN.from_dict(DDM().to_dict())
-    with pytest.raises(ValueError, match="misses field"):
+    with pytest.raises(ValueError, match="missing keys"):
         broken = ADWIN().to_dict()
         del broken["state"]["width"]
         ADWIN.from_dict(broken)

@@ -145,7 +145,7 @@ def test_tree_explainer_on_pipeline(realistic):
     transformed = pipe[:-1].transform(X.iloc[:8])
     e = TreeExplainer(pipe)(X.iloc[:8])
     assert e.feature_names == list(pipe[:-1].get_feature_names_out())
-    assert np.abs(e.values.sum(1) + e.base_values - ensemble.predict(transformed)).max() <= 1e-8
+    assert np.abs(e.values.sum(1) + e.base_values - ensemble.decision_function(transformed)).max() <= 1e-8
     direct = TreeExplainer(pipe[-1])(transformed)
     np.testing.assert_allclose(e.values, direct.values, atol=1e-12)
     grouped = TreeExplainer(pipe, X.iloc[:40], group_features=True, model_output="probability")(X.iloc[:8])

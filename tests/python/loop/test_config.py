@@ -27,7 +27,8 @@ ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 
 
 def _env(marker) -> dict:
-    paths = [os.path.join(ROOT, "python"), HERE, os.environ.get("PYTHONPATH", "")]
+    # The loopwise under test (installed, or the caller's PYTHONPATH), never the bare source tree.
+    paths = [HERE, os.environ.get("PYTHONPATH", "")]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths), _custom_policy.MARKER: str(marker)}
 
 

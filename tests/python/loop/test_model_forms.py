@@ -83,7 +83,8 @@ FORMS = {
 
 def _subprocess_env() -> dict:
     root = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
-    paths = [os.path.join(root, "python"), os.path.join(root, "tests", "python"), HERE]
+    # The loopwise under test (installed, or the caller's PYTHONPATH), never the bare source tree.
+    paths = [os.path.join(root, "tests", "python"), HERE]
     return {**os.environ, "PYTHONPATH": os.pathsep.join(paths + [os.environ.get("PYTHONPATH", "")])}
 
 
