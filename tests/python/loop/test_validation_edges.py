@@ -251,3 +251,31 @@ def test_to_html_shows_verdict_colour_escaped_reasons_and_tables_without_index(p
 def test_repr_names_metric_scores_p_value_and_reasons():
     assert repr(_result(True)) == ("ValidationResult(passed=True, accuracy: champion=0.5, challenger=0.6, p=0.01, "
                                    "reasons=['because <x> & y'])")
+
+
+def test_string_labels_without_declared_classes_use_the_sorted_labels():
+    y, p_a, p_b = _auc_data()
+    labels = np.where(y == 1, "pos", "neg")
+    X = np.zeros((len(y), 1))
+    champion = Fixed(labels, np.column_stack([1 - p_a, p_a]), classes=None)  # columns: "neg", "pos"
+    challenger = Fixed(labels, np.column_stack([1 - p_b, p_b]), classes=None)
+    result = validate(champion, challenger, X, labels, metric="auc")
+    assert result.metrics["champion"] == pytest.approx(skm.roc_auc_score(labels == "pos", p_a), abs=1e-12)
+    assert result.metrics["challenger"] == pytest.approx(skm.roc_auc_score(labels == "pos", p_b), abs=1e-12)
+
+
+def test_probability_columns_that_match_no_known_classes_are_refused():
+    y, p_a, _ = _auc_data()
+    three = np.column_stack([p_a / 2, p_a / 2, 1 - p_a])
+    model = Fixed(y, three, classes=None)
+    with pytest.raises(ValueError, match="^cannot tell which class each of the 3 predict_proba columns is: "
+                                         "give the model a classes_ attribute$"):
+        validate(model, model, np.zeros((len(y), 1)), np.where(y == 1, "a", "b"), metric="log_loss")
+
+
+@pytest.mark.parametrize("b, c, name", [(-1, 3, "b"), (3, -1, "c")])
+def test_mcnemar_names_the_bad_count(b, c, name):
+    from loopwise.loop import mcnemar_test
+
+    with pytest.raises(ValueError, match=f"^{name} must be a count >= 0, got -1$"):
+        mcnemar_test(b, c)
