@@ -146,3 +146,104 @@ def test_regression_targets_must_be_finite():
     y_new[3] = np.nan
     with pytest.raises(ValueError, match="^y must be finite$"):
         refresh_leaves(model, X, y_new)
+
+
+# ----------------------------------------------------------------------- estimated shrinkage
+def _hand_rate(model, X, y_new):
+    """The documented estimate: hessian-weighted RMS ratio of old leaf values to unshrunk Newton
+    steps along the old boosting path (squared error: h = 1), clipped to [0.001, 1]."""
+    margin = model.predict(X) - model.learning_rate * sum(e[0].predict(X) for e in model.estimators_)
+    cross = norm = 0.0
+    for (tree,) in model.estimators_:
+        leaves = tree.apply(X)
+        old = model.learning_rate * tree.predict(X)
+        for leaf in np.unique(leaves):
+            rows = leaves == leaf
+            H = rows.sum()
+            step = -np.sum(margin[rows] - y_new[rows]) / H
+            cross += old[rows][0] ** 2 * H
+            norm += step**2 * H
+        margin = margin + old
+    return float(np.clip(np.sqrt(cross / norm), 1e-3, 1.0))
+
+
+@pytest.mark.parametrize("shift", [0.5, 1e5, 0.0])
+def test_an_unknown_learning_rate_is_estimated_as_documented(shift):
+    X, _, rng = _data()
+    model, y_new = _regressor(X, rng)
+    # shift 1e5: huge steps, the ratio clips at 0.001; shift 0: the champion's own predictions.
+    y_new = model.predict(X) + 0.01 * rng.normal(size=len(X)) if shift == 0.0 else y_new + shift
+    source = TreeEnsemble.from_model(model)
+    bare = TreeEnsemble(source.fields, feature_names=source.feature_names, task=source.task, learning_rate=None)
+    rate = _hand_rate(model, X, y_new)
+    if shift == 1e5:
+        assert rate == 1e-3
+    if shift == 0.5:
+        assert 1e-3 < rate < 1.0  # not clipped
+    refreshed = refresh_leaves(bare, X, y_new, decay=0.0)
+    expected = _newton_margin(bare, X, y_new, rate, np.ones(len(X)), 0.0)
+    np.testing.assert_allclose(refreshed.decision_function(X), expected[:, 0], rtol=1e-8, atol=1e-9)
+    assert refreshed.learning_rate is None  # an estimate is not recorded as the model's rate
+
+
+def test_the_refreshed_ensemble_keeps_the_champions_description():
+    X, _, rng = _data()
+    model, y_new = _binary(X, rng)
+    import pandas as pd
+
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    source = TreeEnsemble.from_model(model.fit(frame, (X[:, 0] > 0).astype(int)))
+    refreshed = refresh_leaves(source, frame, y_new, learning_rate=0.25)
+    assert refreshed.feature_names == source.feature_names == ["a", "b", "c"]
+    assert list(refreshed.classes) == list(source.classes) and refreshed.task == source.task
+    assert refreshed.supports_missing == source.supports_missing and refreshed.categories == source.categories
+    assert refreshed.source == source.source and refreshed.learning_rate == 0.25
+    assert refresh_leaves(model, frame, y_new).learning_rate == model.learning_rate
+
+
+def test_forest_leaves_reached_only_by_zero_weight_rows_keep_their_value():
+    from sklearn.ensemble import RandomForestRegressor
+
+    X, _, rng = _data()
+    y = X[:, 0] + 0.1 * rng.normal(size=len(X))
+    forest = RandomForestRegressor(n_estimators=3, max_depth=3, random_state=0).fit(X, y)
+    weights = (X[:, 1] > 0).astype(float)  # half the rows carry no weight
+    refreshed = refresh_leaves(forest, X, y + 3.0, decay=0.0, sample_weight=weights)
+    per_tree = []
+    for tree in forest.estimators_:
+        leaves, old = tree.apply(X), tree.predict(X)
+        value = old.copy()
+        for leaf in np.unique(leaves):
+            rows = leaves == leaf
+            if weights[rows].sum() > 0:
+                value[rows] = np.average(y[rows] + 3.0, weights=weights[rows])
+        per_tree.append(value)
+    np.testing.assert_allclose(refreshed.predict(X), np.mean(per_tree, axis=0), rtol=1e-9)
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    ({"decay": "0.5"}, TypeError, "^decay must be a number in \\[0, 1\\], got str$"),
+    ({"learning_rate": 0}, ValueError, "^learning_rate must be a positive number, got 0$"),
+    ({"learning_rate": 1e6 * (1 + 1e-15)}, ValueError, "learning_rate must be a positive number"),
+    ({"learning_rate": "0.1"}, ValueError, "learning_rate must be a positive number"),
+    ({"reg_lambda": "1"}, ValueError, "^reg_lambda must be >= 0, got '1'$"),
+    ({"sample_weight": [1.0, 2.0]}, ValueError, "^sample_weight must hold one finite, non-negative weight per row$"),
+])
+def test_bad_arguments_are_named(kwargs, error, match):
+    X, _, rng = _data(50)
+    model, y_new = _regressor(X, rng)
+    with pytest.raises(error, match=match):
+        refresh_leaves(model, X, y_new, **kwargs)
+
+
+def test_edges_of_the_accepted_arguments():
+    X, _, rng = _data(50)
+    model, y_new = _regressor(X, rng)
+    refresh_leaves(model, X, y_new, learning_rate=1e6)  # the documented upper bound is inclusive
+    one = refresh_leaves(model, X[:1], y_new[:1], decay=0.0, learning_rate=0.5)  # a single row is data
+    assert one.predict(X[:1]).shape == (1,)
+    with pytest.raises(ValueError, match="0 rows|no rows"):
+        refresh_leaves(model, X[:0], y_new[:0])
+    w = np.ones((len(X), 1))  # a column of weights is one weight per row
+    np.testing.assert_allclose(refresh_leaves(model, X, y_new, sample_weight=w, learning_rate=0.3).predict(X),
+                               refresh_leaves(model, X, y_new, learning_rate=0.3).predict(X))
