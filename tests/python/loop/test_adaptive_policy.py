@@ -155,3 +155,100 @@ def test_config_refuses_foreign_or_future_files(data, match):
 def test_config_decode_refuses_bad_entries(entry, match):
     with pytest.raises(ValueError, match=match):
         loop_config.decode(entry)
+
+
+# ------------------------------------------------------------- boundaries and delegation
+def test_adaptive_window_accepts_one_row_windows():
+    stamps = _stamps(10)
+    newest = np.argsort(stamps, kind="stable")[-1:]
+    window = AdaptiveWindow(sizes=(1,), min_rows=1)
+    assert window.sizes == (1,) and window.min_rows == 1
+    (name, rows, weights), = window.candidates(stamps)
+    assert name == "newest_1" and rows.tolist() == newest.tolist() and weights.tolist() == [1.0]
+    # since_change=1 is a one-row window too (then newest_1 repeats it and is left out).
+    assert [(n, r.tolist()) for n, r, _ in window.candidates(stamps, since_change=1)] == [("since_change", newest.tolist())]
+
+
+@pytest.mark.parametrize("kwargs, match", [({"sizes": (0,)}, "sizes must be positive"),
+                                           ({"min_rows": 0}, "min_rows must be a positive")])
+def test_adaptive_window_errors_name_the_setting(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        AdaptiveWindow(**kwargs)
+
+
+def test_adaptive_window_select_is_the_largest_window():
+    stamps = _stamps(50)
+    by_time = np.argsort(stamps, kind="stable")
+    rows, weights = AdaptiveWindow(sizes=(20, 5, 10), min_rows=3).select(stamps)
+    assert rows.tolist() == by_time[-20:].tolist() and weights.tolist() == [1.0] * 20
+    rows, _ = AdaptiveWindow(sizes=(5, 100)).select(stamps)  # capped at every row
+    assert rows.tolist() == by_time.tolist()
+
+
+def test_adaptive_window_keeps_input_order_among_equal_times_on_long_inputs():
+    # > 16 rows with ties: an unstable sort would reorder equal times (same rule as SlidingWindow).
+    times = np.repeat([2, 0, 1], 40).astype("datetime64[s]")
+    (_, rows, _), = AdaptiveWindow(sizes=(50,), min_rows=1).candidates(times)
+    assert rows.tolist() == list(range(110, 120)) + list(range(0, 40))
+
+
+class _RecordingSelection:
+    """A user selection: records how the policy calls it; integer weights on purpose."""
+
+    def __init__(self, with_candidates):
+        self.calls = []
+        if with_candidates:
+            self.candidates = self._candidates
+
+    def _candidates(self, timestamps, since_change, random_state):
+        self.calls.append(("candidates", timestamps, since_change, random_state))
+        return iter([("mine", np.array([0]), np.array([1.0]))])
+
+    def select(self, timestamps, random_state=0):
+        self.calls.append(("select", timestamps, random_state))
+        return [0, 1, 2], [1, 2, 3]
+
+
+def test_policy_windows_passes_everything_to_a_selections_candidates():
+    stamps = _stamps(5)
+    selection = _RecordingSelection(with_candidates=True)
+    windows = Policy(selection=selection).windows(stamps, 3, random_state=7)
+    assert [name for name, _, _ in windows] == ["mine"] and isinstance(windows, list)
+    (kind, passed, since, seed), = selection.calls
+    assert kind == "candidates" and passed is stamps and since == 3 and seed == 7
+    Policy(selection=selection).windows(stamps, None)
+    assert selection.calls[-1][2:] == (None, 0)  # default random_state is 0
+    adaptive = AdaptiveWindow(sizes=(2,), min_rows=3)
+    names = [name for name, _, _ in Policy(selection=adaptive).windows(stamps, since_change=4)]
+    assert names == ["since_change", "newest_2"]
+
+
+def test_policy_windows_wraps_select_with_the_seed_and_float_weights():
+    stamps = _stamps(5)
+    selection = _RecordingSelection(with_candidates=False)
+    (name, rows, weights), = Policy(selection=selection).windows(stamps, None, random_state=7)
+    assert name == "recording_selection"  # CamelCase to snake_case, no leading underscore
+    assert rows.tolist() == [0, 1, 2] and weights.dtype == np.float64 and weights.tolist() == [1.0, 2.0, 3.0]
+    assert selection.calls[-1] == ("select", stamps, 7)
+    Policy(selection=selection).windows(stamps, None)
+    assert selection.calls[-1][2] == 0
+
+
+@pytest.mark.parametrize("kwargs", [{"validation_rows": 1}, {"validation_rows": None}, {"min_labels": 1},
+                                    {"validation_fraction": 0.01}, {"stale_alpha": 0.05},
+                                    {"stale_alpha": np.nextafter(1.0, 0)}])
+def test_policy_accepts_boundary_settings(kwargs):
+    policy = Policy(**kwargs)
+    assert all(getattr(policy, key) == value for key, value in kwargs.items())
+
+
+@pytest.mark.parametrize("kwargs, match", [({"validation_fraction": 0.0}, "validation_fraction"),
+                                           ({"min_labels": True}, "min_labels"),
+                                           ({"min_labels": 2.5}, "min_labels"),
+                                           ({"stale_alpha": 0.0}, "stale_alpha must be in"),
+                                           ({"stale_alpha": 1.0}, "stale_alpha must be in"),
+                                           ({"stale_alpha": 1.5}, "stale_alpha must be in"),
+                                           ({"gate": [1]}, "got list")])
+def test_policy_rejects_more_bad_settings(kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        Policy(**kwargs)

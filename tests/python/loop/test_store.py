@@ -510,3 +510,22 @@ def test_labeled_and_predictions_agree_on_the_effective_label_for_every_combinat
             best = min(kept, key=rank.get)
             value = code[best] + 50 if relabel == best else code[best] + order.index(best)
             assert (int(part.loc[i, "label"]), part.loc[i, "source"]) == (value, best)
+
+
+@pytest.mark.parametrize("a, b, same", [
+    (float("nan"), float("nan"), True),     # a missing prediction re-logged is the same row
+    (float("nan"), 1.0, False), (1.0, float("nan"), False),
+    (1, 1.0, True), (2.0, 2, True), (1, 2, False),  # numbers compare as numbers
+    (True, True, True), ("x", "x", True), ("1", 1, False), ("x", "y", False),
+])
+def test_same_value_rules_for_relogged_predictions(a, b, same):
+    from loopwise.loop.store import _same_value
+
+    assert _same_value(a, b) is same
+
+
+def test_time_bounds_name_the_argument(store):
+    with pytest.raises(TypeError, match=r"^since must be a time \(str, datetime or pandas Timestamp\), got int$"):
+        store.labeled(since=5)
+    with pytest.raises(ValueError, match=r"^until is missing \(NaT\)$"):
+        store.labeled(until="NaT")

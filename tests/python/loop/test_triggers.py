@@ -251,3 +251,9 @@ def test_selections_and_split_keep_input_order_among_equal_times_on_long_inputs(
 def test_reservoir_default_seed_is_zero():
     times = _times(SHUFFLED)
     assert np.array_equal(Reservoir(n_rows=4).select(times)[0], Reservoir(n_rows=4).select(times, random_state=0)[0])
+
+
+def test_reservoir_of_exactly_n_rows_keeps_input_order_among_equal_times():
+    # n == n_rows is "everything": no sampling, so equal times stay in input order.
+    times = _times([3] * 20)
+    assert Reservoir(n_rows=20).select(times)[0].tolist() == list(range(20))
