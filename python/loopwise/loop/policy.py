@@ -401,7 +401,8 @@ class RefreshLeaves:
     def __call__(self, champion: Any, X: pd.DataFrame, y: np.ndarray, sample_weight: np.ndarray) -> Any:
         from ..online import refresh_leaves
 
-        return refresh_leaves(champion, X, y, decay=self.decay)
+        # The selection's weights (time decay, label confidence) weigh each row's leaf update.
+        return refresh_leaves(champion, X, y, decay=self.decay, sample_weight=sample_weight)
 
 
 # -------------------------------------------------------------------------------- policy

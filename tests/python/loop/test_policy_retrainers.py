@@ -176,8 +176,8 @@ def test_refresh_leaves_blends_each_leaf_with_the_new_leaf_means(decay):
     np.testing.assert_allclose(forest.predict(X), _forest_oracle(forest, X, y, 1.0), rtol=1e-12)
 
 
-@pytest.mark.xfail(strict=True, reason="RefreshLeaves.__call__ drops sample_weight (policy.py passes only decay)")
 def test_refresh_leaves_uses_the_selection_weights():
+    # Was a bug found by mutation testing: RefreshLeaves dropped sample_weight.
     # Policy(selection=TimeDecay(...), retrain=RefreshLeaves()) should weight recent rows more,
     # as Refit and Incremental do; refresh_leaves itself takes sample_weight.
     X, y, w = _data(300)
