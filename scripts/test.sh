@@ -82,6 +82,11 @@ if [ "${LOOPWISE_SKIP_AIRFLOW:-0}" != "1" ] && [ ! -x "$AIRFLOW_VENV/bin/airflow
   "$PYTHON" -m venv --system-site-packages "$AIRFLOW_VENV"
   "$AIRFLOW_VENV/bin/pip" install --quiet --disable-pip-version-check "apache-airflow>=3.0,<4"
 fi
+if [ "${LOOPWISE_SKIP_AIRFLOW:-0}" != "1" ]; then
+  # The venv sees the system site-packages; Airflow's anyio needs a newer typing_extensions
+  # (typing_extensions.sentinel) than the one loopwise's own install may have left there.
+  "$AIRFLOW_VENV/bin/pip" install --quiet --disable-pip-version-check --upgrade typing_extensions
+fi
 export LOOPWISE_AIRFLOW_VENV="$ROOT/$AIRFLOW_VENV"
 
 section "pytest"
