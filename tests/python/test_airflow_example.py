@@ -32,6 +32,15 @@ def _airflow(env: dict, *args: str) -> subprocess.CompletedProcess:
     return result
 
 
+def _loopwise_path() -> str:
+    """Where the venv finds the loopwise under test. An installed loopwise sits in the system
+    site-packages, which the venv already sees (--system-site-packages) *behind* its own
+    packages; putting that directory on PYTHONPATH would put every system package in front
+    of Airflow's (an older typing_extensions broke anyio that way). A source tree is added."""
+    parent = Path(loopwise.__file__).resolve().parents[1]
+    return "" if parent.name in ("site-packages", "dist-packages") else str(parent)
+
+
 def test_example_dag_runs_under_airflow(tmp_path):
     if not AIRFLOW.exists():
         if os.environ.get("LOOPWISE_SKIP_AIRFLOW") == "1":
@@ -57,7 +66,7 @@ def test_example_dag_runs_under_airflow(tmp_path):
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "examples"),
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-        "PYTHONPATH": str(Path(loopwise.__file__).resolve().parents[1]),  # the loopwise under test
+        "PYTHONPATH": _loopwise_path(),
         "LOOPWISE_LOOP_PATH": str(loop_path),
         "LOOPWISE_MODEL_FILE": str(tmp_path / "model.skops"),
         "LOOPWISE_REFERENCE_FILE": str(tmp_path / "reference.parquet"),
