@@ -146,17 +146,23 @@ class CandidateArea:
                 referenced.add(os.path.basename(self.metadata(candidate_id)["file"]))
             except (RegistryLookupError, ValueError, KeyError):
                 continue
-        removed = []
-        now = time.time()
-        for name in sorted(os.listdir(self.directory)):
-            full = os.path.join(self.directory, name)
-            if name in referenced or not os.path.isfile(full):
+        return remove_orphans(self.directory, referenced, min_age)
+
+
+def remove_orphans(directory: str, referenced: set, min_age: float) -> list[str]:
+    """Delete the files of ``directory`` not in ``referenced`` and older than ``min_age``
+    seconds (younger ones may belong to a write in flight); returns the names removed."""
+    removed = []
+    now = time.time()
+    for name in sorted(os.listdir(directory)):
+        full = os.path.join(directory, name)
+        if name in referenced or not os.path.isfile(full):
+            continue
+        try:
+            if now - os.path.getmtime(full) < min_age:
                 continue
-            try:
-                if now - os.path.getmtime(full) < min_age:
-                    continue
-                os.remove(full)
-                removed.append(name)
-            except OSError:  # another process removed it first
-                continue
-        return removed
+            os.remove(full)
+            removed.append(name)
+        except OSError:  # another process removed it first
+            continue
+    return removed

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import write_bytes_atomic as write_atomic
-from ._candidates import CandidateArea, check_candidate_id
+from ._candidates import CandidateArea, check_candidate_id, remove_orphans
 from ._model_formats import EXTENSIONS, class_path, deserialise, serialise
 from ._registry_errors import RegistryLookupError, UntrustedModelError
 from ._sqlite import Database, execute_script, open_database
@@ -786,19 +786,7 @@ class ModelRegistry:
         if not isinstance(min_age, (int, float)) or isinstance(min_age, bool) or min_age < 0:
             raise ValueError(f"min_age must be a number of seconds >= 0, got {min_age!r}")
         referenced = {os.path.basename(r[0]) for r in self._db.query("SELECT file FROM versions")}
-        removed = []
-        now = time.time()
-        for name in sorted(os.listdir(self._models_dir)):
-            full = os.path.join(self._models_dir, name)
-            if name in referenced or not os.path.isfile(full):
-                continue
-            try:
-                if now - os.path.getmtime(full) < min_age:
-                    continue
-                os.remove(full)
-                removed.append(name)
-            except OSError:  # another process removed it first
-                continue
+        removed = remove_orphans(self._models_dir, referenced, min_age)
         if candidates:
             removed += [f"candidates/{name}" for name in self._candidates.clean_orphans(min_age)]
         return removed
