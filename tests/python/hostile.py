@@ -196,3 +196,10 @@ def hostile_numbers() -> dict[str, Any]:
 def cases_from(entries: Iterable[tuple]) -> dict[str, Case]:
     """name -> case from (name, call, names[, must_fail]) entries."""
     return {entry[0]: tuple(entry[1:]) for entry in entries}
+
+
+def assert_sweep_clean(sweep: dict, min_cases: int) -> None:
+    """Every case ended in a clean error or a correct result, and the sweep ran enough cases."""
+    bad = {name: result for name, result in sweep.items() if result[0] not in ("clean", "result")}
+    assert len(sweep) > min_cases, summary(sweep)
+    assert not bad, "\n".join(f"{k}: {v}" for k, v in sorted(bad.items())[:40])

@@ -107,9 +107,7 @@ def sweep():
 
 
 def test_sweep_has_no_crash_hang_nan_or_unclear_error(sweep):
-    bad = {name: result for name, result in sweep.items() if result[0] not in ("clean", "result")}
-    assert len(sweep) > 200, hostile.summary(sweep)
-    assert not bad, "\n".join(f"{k}: {v}" for k, v in sorted(bad.items())[:40])
+    hostile.assert_sweep_clean(sweep, min_cases=200)
 
 
 def test_overflow_raises_and_keeps_the_state():
