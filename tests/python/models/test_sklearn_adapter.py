@@ -40,7 +40,7 @@ def test_trees_and_forests_with_missing_values(make_model, kind, mixed_data):
     try:
         model.fit(X, _target(model, targets, kind))
     except ValueError as error:  # this scikit-learn cannot fit NaN for this estimator
-        pytest.skip(f"scikit-learn refuses NaN for {type(model).__name__}: {error}")
+        pytest.skip(f"not applicable: scikit-learn refuses NaN for {type(model).__name__}: {error}")
     converted = TreeEnsemble.from_model(model)
     np.testing.assert_allclose(_ours(converted, X), _reference(model, X), rtol=1e-6, atol=1e-12)
     if hasattr(model, "predict_proba"):
