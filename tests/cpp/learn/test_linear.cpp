@@ -111,3 +111,40 @@ TEST(Linear, RejectsBadInput) {
   EXPECT_THROW(ln::rls_sequential(theta.data(), P.data(), 3, true, 1.5, view, y.data(), nullptr),
                loopwise::InvalidArgument);
 }
+
+TEST(Linear, ProximalTermPullsTowardTheAnchorByHand) {
+  // Squared loss on a row the model already fits exactly: the loss gradient is zero, so the
+  // step is the proximal term alone, w -= eta0 * 2 prox (w - anchor) — toward the anchor.
+  Storage s(1, 2, 0);
+  s.coef[0] = 1.0;  // element-wise: the state points into these buffers
+  s.coef[1] = -1.0;
+  const std::vector<double> anchor{0.0, 1.0};
+  const std::vector<double> anchor_intercept{0.5};
+  s.state.anchor_coef = anchor.data();
+  s.state.anchor_intercept = anchor_intercept.data();
+  ln::LinearConfig c;
+  c.loss = ln::Loss::Squared;
+  c.eta0 = 0.1;
+  c.prox = 0.5;
+  const std::vector<double> X{0.0, 0.0};
+  const std::vector<double> y{0.0};  // prediction 0 = intercept 0: zero loss gradient
+  ln::learn_sequential(c, s.state, MatrixView<double>(X.data(), 1, 2), y.data(), nullptr, nullptr, 0);
+  EXPECT_DOUBLE_EQ(s.coef[0], 1.0 - 0.1 * 2 * 0.5 * (1.0 - 0.0));    // 0.9
+  EXPECT_DOUBLE_EQ(s.coef[1], -1.0 - 0.1 * 2 * 0.5 * (-1.0 - 1.0));  // -0.8
+  EXPECT_DOUBLE_EQ(s.intercept[0], 0.0 - 0.1 * 2 * 0.5 * (0.0 - 0.5));  // 0.05
+}
+
+TEST(Linear, L1SoftThresholdKeepsExactZerosByHand) {
+  // One logistic SGD step then the soft-threshold max(|w| - eta0 l1, 0) sign(w): a weight the
+  // gradient moves by less than eta0 * l1 ends exactly at zero, a larger one shrinks by it.
+  Storage s(1, 2, 2);
+  ln::LinearConfig c;
+  c.eta0 = 0.5;
+  c.l1 = 0.2;
+  const std::vector<double> X{0.2, -2.0};
+  const std::vector<double> y{1.0};
+  ln::learn_sequential(c, s.state, MatrixView<double>(X.data(), 1, 2), y.data(), nullptr, nullptr, 0);
+  // Gradient p - y = -0.5: before the threshold w = (0.05, -0.5); the threshold is 0.1.
+  EXPECT_EQ(s.coef[0], 0.0);
+  EXPECT_DOUBLE_EQ(s.coef[1], -0.4);
+}

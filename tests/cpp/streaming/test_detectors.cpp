@@ -1,10 +1,12 @@
 // Streaming detectors: detections on known change points, state round-trips, CPython RNG.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 #include <memory>
 #include <random>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "loopwise/common/error.hpp"
@@ -164,4 +166,75 @@ TEST(Detectors, PageHinkleyRefusesNonFiniteParameters) {
   const double inf = std::numeric_limits<double>::infinity();
   EXPECT_THROW(st::PageHinkley(30, std::numeric_limits<double>::quiet_NaN(), 50.0, 0.9999, 2), loopwise::InvalidArgument);
   EXPECT_THROW(st::PageHinkley(30, 0.005, inf, 0.9999, 2), loopwise::InvalidArgument);
+}
+
+namespace {
+
+// ADWIN's decision written out plainly, as the paper states it, for the regime where no
+// buckets merge (max_buckets above the stream length): every value is its own bucket, so
+// every split of the window is tested. After each value the window shrinks from the oldest
+// end while some split W0 | W1 (both at least min_length) has
+//   |mean(W0) - mean(W1)| > sqrt(2 m V d') + 2/3 d' m,
+// with m = 1/(n0 - min + 1) + 1/(n1 - min + 1), V the window's variance and
+// d' = ln(2 ln(W) / delta). As every detector here, it starts afresh on the value after a
+// detection. Returns the positions where it detected and the final width.
+std::pair<std::vector<std::int64_t>, std::size_t> plain_adwin(const std::vector<double>& stream, double delta,
+                                                               std::size_t min_length, std::size_t grace) {
+  std::vector<double> window;
+  std::vector<std::int64_t> detections;
+  bool detected = false;
+  for (std::size_t t = 0; t < stream.size(); ++t) {
+    if (detected) window.clear();
+    window.push_back(stream[t]);
+    detected = false;
+    bool shrink = window.size() > grace;
+    while (shrink) {
+      shrink = false;
+      const double w = static_cast<double>(window.size());
+      double total = 0.0;
+      for (double v : window) total += v;
+      double squares = 0.0;
+      for (double v : window) squares += (v - total / w) * (v - total / w);
+      const double variance = squares / w;
+      const double d_prime = std::log(2.0 * std::log(w) / delta);
+      double head = 0.0;
+      for (std::size_t n0 = 1; n0 < window.size(); ++n0) {
+        head += window[n0 - 1];
+        const std::size_t n1 = window.size() - n0;
+        if (n0 < min_length || n1 < min_length) continue;
+        const double m = 1.0 / (n0 - min_length + 1.0) + 1.0 / (n1 - min_length + 1.0);
+        const double gap = std::fabs(head / n0 - (total - head) / n1);
+        if (gap > std::sqrt(2.0 * m * variance * d_prime) + 2.0 / 3.0 * d_prime * m) {
+          window.erase(window.begin());
+          detected = shrink = true;
+          break;
+        }
+      }
+    }
+    if (detected) detections.push_back(static_cast<std::int64_t>(t));
+  }
+  return {detections, window.size()};
+}
+
+}  // namespace
+
+TEST(Detectors, AdwinDecidesAsThePlainRuleDoes) {
+  // Decisions, not arithmetic: the positions of every detection and the window that remains
+  // must be those of the rule above, on a mean shift, an error-rate rise and a stationary
+  // stream. A changed constant in the cut condition moves the detections.
+  const std::vector<std::vector<double>> streams{
+      shifted_stream(7, 250, 250, 0.4), error_stream(8, 250, 250, 0.2, 0.5), shifted_stream(9, 500, 0, 0.0)};
+  const double delta = 0.01;
+  const std::size_t min_length = 5, grace = 10;
+  std::size_t total_detections = 0;
+  for (std::size_t k = 0; k < streams.size(); ++k) {
+    const auto& stream = streams[k];
+    const auto [expected, expected_width] = plain_adwin(stream, delta, min_length, grace);
+    st::Adwin adwin(delta, 1, 1 << 12, static_cast<std::int64_t>(min_length), static_cast<std::int64_t>(grace));
+    const auto found = adwin.update_many(stream.data(), static_cast<std::int64_t>(stream.size()), 1, nullptr);
+    EXPECT_EQ(found, expected) << "stream " << k;
+    EXPECT_EQ(adwin.width(), static_cast<double>(expected_width)) << "stream " << k;
+    total_detections += expected.size();
+  }
+  EXPECT_GE(total_detections, 2u) << "the streams must make the rule decide something";
 }
