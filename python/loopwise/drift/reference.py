@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .. import _core
+from .._params import Interval, check_params
 from .._threads import resolve_n_jobs
 from . import _high_cardinality as hc
 from . import _rows
@@ -323,14 +324,17 @@ def _histogram(profile: ColumnProfile, sorted_current: Optional[np.ndarray], cur
             "current": (cur[top] / max(cur.sum(), 1)).tolist()}
 
 
+OPEN_UNIT = Interval(0.0, 1.0, closed="neither")
+
+
 def _compare(ref: Reference, current: Any, *, tests, alpha, correction, drift_share, thresholds, psi_epsilon,
              js_base, missing_threshold, n_jobs) -> DriftReport:
     if correction not in (None, "fdr", "bonferroni"):
         raise ValueError(f"correction must be 'fdr', 'bonferroni' or None, got {correction!r}")
-    if not (0 < alpha < 1):
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    if not (0 < drift_share <= 1):
-        raise ValueError(f"drift_share must be in (0, 1], got {drift_share}")
+    check_params(alpha=(OPEN_UNIT, alpha), drift_share=(Interval(0.0, 1.0, closed="right"), drift_share),
+                 missing_threshold=(Interval(0.0, 1.0), missing_threshold),
+                 psi_epsilon=(Interval(0.0, 1.0, closed="right"), psi_epsilon),
+                 js_base=(Interval(1.0, None, closed="neither"), js_base))
     if not isinstance(tests, Mapping) and tests != "auto" and tests not in set(NUMERIC_TESTS) | set(CATEGORICAL_TESTS):
         raise ValueError(f"tests must be 'auto', a test name or a dict column -> test, got {tests!r}")
     limits = {**DEFAULT_THRESHOLDS, **(thresholds or {})}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from numbers import Real
 from typing import Any, Optional
 
 import numpy as np
@@ -80,6 +81,12 @@ def _numeric_sample(x: Any, name: str) -> np.ndarray:
     array = np.asarray(x)
     if array.ndim != 1:
         raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
+    # Complex numbers would lose their imaginary part and text would be parsed as numbers:
+    # both are refused, as scikit-learn's check_array refuses them for numeric input.
+    if array.dtype.kind in "cUSV" or (array.dtype.kind == "O" and any(
+            isinstance(v, (complex, np.complexfloating, str, bytes)) for v in array.ravel())):
+        raise ValueError(f"{name} must be numeric, got dtype {array.dtype}"
+                         + (" holding complex or text values" if array.dtype.kind == "O" else ""))
     if array.dtype.kind not in "biuf":
         try:
             array = array.astype(np.float64)
@@ -113,6 +120,11 @@ def sorted_finite(values: np.ndarray) -> np.ndarray:
     return ordered
 
 
+#: More bins than this describe no sample better; the limit keeps a typo from allocating
+#: gigabytes of quantile positions.
+MAX_BINS = 100_000
+
+
 def quantile_edges(sorted_reference: np.ndarray, bins: int = PSI_BINS) -> np.ndarray:
     """Interior bin edges at the reference quantiles 1/bins, ..., (bins-1)/bins (duplicates
     merged). Bins are right-closed and the outermost ones open-ended, so current values
@@ -123,8 +135,8 @@ def quantile_edges(sorted_reference: np.ndarray, bins: int = PSI_BINS) -> np.nda
     >>> quantile_edges(np.arange(1.0, 101.0), bins=4).tolist()
     [25.75, 50.5, 75.25]
     """
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 2:
-        raise ValueError(f"bins must be an integer >= 2, got {bins!r}")
+    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or not 2 <= bins <= MAX_BINS:
+        raise ValueError(f"bins must be an integer in [2, {MAX_BINS}], got {bins!r}")
     if sorted_reference.size == 0:
         raise ValueError("reference has no non-missing values to take bin edges from")
     return np.unique(np.quantile(sorted_reference, np.linspace(0.0, 1.0, bins + 1)[1:-1]))
@@ -286,15 +298,29 @@ def _is_categorical(x: Any, categorical: Optional[bool]) -> bool:
     if categorical is not None:
         return bool(categorical)
     array = np.asarray(x)
+    if array.dtype.kind == "O":
+        # An object column of plain numbers (pandas gives one after mixing in None) is numeric.
+        present = [v for v in array.ravel() if v is not None and not (isinstance(v, float) and math.isnan(v))]
+        return not present or not all(isinstance(v, Real) and not isinstance(v, bool) for v in present)
     return array.dtype.kind not in "biuf"
+
+
+def _category_sample(x: Any, name: str) -> np.ndarray:
+    array = np.asarray(x, dtype=object)
+    if array.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {array.shape}")
+    # A complex number is no category anyone meant: it is a numeric column gone wrong.
+    if any(isinstance(v, (complex, np.complexfloating)) for v in array):
+        raise ValueError(f"{name} holds complex values; categories are labels or numbers")
+    return array
 
 
 def category_counts(reference: Any, current: Any) -> tuple[list, np.ndarray, np.ndarray]:
     """Counts of each category (union of both sides, missing values dropped)."""
     import pandas as pd
 
-    ref = pd.Series(np.asarray(reference, dtype=object)).dropna()
-    cur = pd.Series(np.asarray(current, dtype=object)).dropna()
+    ref = pd.Series(_category_sample(reference, "reference")).dropna()
+    cur = pd.Series(_category_sample(current, "current")).dropna()
     if ref.empty or cur.empty:
         raise ValueError(f"{'reference' if ref.empty else 'current'} has no non-missing values")
     ref_counts = ref.value_counts(sort=False)
