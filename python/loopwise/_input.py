@@ -20,7 +20,7 @@ class ComplexInputError(TypeError, ValueError):
 
 
 def check_real_dtype(values: np.ndarray, name: str) -> None:
-    """Refuse complex numbers with a TypeError naming the argument.
+    """Refuse complex numbers and timestamps with a TypeError naming the argument.
 
     numpy casts complex to float by dropping the imaginary part (with only a warning), which
     would turn ``[1j, 2j]`` into ``[0, 0]`` without a word; every numeric input goes through here.
@@ -35,6 +35,10 @@ def check_real_dtype(values: np.ndarray, name: str) -> None:
     x must hold real numbers, got complex values (dtyp
     """
     kind = values.dtype.kind
+    if kind in "mM":
+        # numpy would cast timestamps to nanosecond counts: a number no model was trained on.
+        raise TypeError(f"{name} must hold real numbers, got {values.dtype} values; convert the time "
+                        f"to a feature explicitly (e.g. seconds since an origin)")
     if kind == "c" or (kind == "O" and any(isinstance(v, (complex, np.complexfloating)) for v in values.flat)):
         raise ComplexInputError(
             f"{name} must hold real numbers, got complex values (dtype {values.dtype}); "
@@ -229,7 +233,13 @@ def as_matrix(
         except Exception as error:  # ragged lists and the like
             raise ValueError(f"{name} could not be read as a 2-D array: {error}") from error
         check_real_dtype(values, name)
-        if values.dtype == object or values.dtype.kind in "USV":
+        # Text is refused rather than parsed ("1.5" as 1.5), as scikit-learn's check_array does:
+        # a column of strings reaching a numeric model is a mistake upstream, not data.
+        if values.dtype.kind in "USV" or (values.dtype == object and any(
+                isinstance(v, (str, bytes)) for v in values.flat)):
+            raise ValueError(f"{name} holds text (dtype {values.dtype}); pass numbers, or a DataFrame whose "
+                             f"categorical columns the model knows")
+        if values.dtype == object:
             try:
                 values = values.astype(np.float64)
             except (TypeError, ValueError) as error:

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .. import _core
 from ._locking import without_lock
-from ._validation import named_errors, refuse_complex
+from ._validation import as_float, named_errors, refuse_complex
 
 _LOSSES = {"log_loss": 0, "hinge": 1, "squared_error": 2, "huber": 3}
 _OPTIMIZERS = {"sgd": 0, "adagrad": 1, "adam": 2}
@@ -165,20 +165,21 @@ class _SGDLinear(BaseEstimator):
 
     # -------------------------------------------------------------- inputs
     def _validate_X(self, X: Any, *, reset: bool) -> np.ndarray:
+        # dtype="numeric" (not float64): scikit-learn then refuses text instead of parsing it.
         with named_errors("X"):
-            X = validate_data(self, refuse_complex(X, "X"), reset=reset, dtype=np.float64, order="C",
+            X = validate_data(self, refuse_complex(X, "X"), reset=reset, dtype="numeric", order="C",
                               ensure_all_finite=True)
-        return np.ascontiguousarray(X, dtype=np.float64)
+        return as_float(X, "X")
 
     def _validate_Xy(self, X: Any, y: Any, *, reset: bool) -> tuple[np.ndarray, np.ndarray]:
         # A fitted model accepts an empty batch in partial_fit (e.g. to declare new classes).
         # Finiteness of X is checked by the core while it reads the rows (no extra pass).
         X, y = refuse_complex(X, "X"), refuse_complex(y, "y")
         with named_errors("X or y"):
-            X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, order="C", ensure_all_finite=False,
+            X, y = validate_data(self, X, y, reset=reset, dtype="numeric", order="C", ensure_all_finite=False,
                                  y_numeric=not self._is_classifier, multi_output=False,
                                  ensure_min_samples=1 if reset else 0)
-        return np.ascontiguousarray(X, dtype=np.float64), np.asarray(y)
+        return as_float(X, "X", finite=False), np.asarray(y)
 
     @staticmethod
     def _sample_weight(sample_weight: Any, n: int) -> Optional[np.ndarray]:

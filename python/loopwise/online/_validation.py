@@ -17,7 +17,7 @@ from .._input import ComplexInputError, check_real_dtype
 
 
 def refuse_complex(values: Any, name: str) -> Any:
-    """``values`` unchanged, after a TypeError if it holds complex numbers.
+    """``values`` unchanged, after an error if it holds complex numbers, text or timestamps.
 
     Examples
     --------
@@ -29,6 +29,13 @@ def refuse_complex(values: Any, name: str) -> Any:
         if any(getattr(d, "kind", "") == "c" for d in dtypes):
             raise ComplexInputError(f"{name} has complex columns; the learners need real numbers "
                                     "(Complex data not supported)")
+        for column, dtype in zip(getattr(values, "columns", []), dtypes):
+            if getattr(dtype, "kind", "") in "mM":
+                raise TypeError(f"{name} column {column!r} holds {dtype} values; convert the time to a "
+                                "number explicitly (e.g. seconds since an origin)")
+            # scikit-learn parses an object column of strings ("1.5") as numbers: refuse text.
+            if getattr(dtype, "kind", "") in "OUS" and any(isinstance(v, (str, bytes)) for v in values[column]):
+                raise ValueError(f"{name} column {column!r} holds text; the learners need numbers")
         return values
     if values is None or isinstance(values, (str, bytes)):
         return values
@@ -38,6 +45,27 @@ def refuse_complex(values: Any, name: str) -> Any:
         return values  # ragged and the like: validate_data reports it, named
     check_real_dtype(array, name)
     return values
+
+
+def as_float(values: Any, name: str, *, finite: bool = True) -> np.ndarray:
+    """``values`` as a C-contiguous float64 array, or a ValueError naming ``name``.
+
+    scikit-learn's ``dtype="numeric"`` leaves a list of objects as objects (``None`` included),
+    so the final conversion can still meet a value that is no number (or a None that becomes
+    NaN, refused when ``finite``).
+
+    Examples
+    --------
+    >>> as_float([[1, 2]], "X").dtype
+    dtype('float64')
+    """
+    try:
+        array = np.ascontiguousarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} holds values that are not numbers: {error}") from None
+    if finite and not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN, None or infinity")
+    return array
 
 
 @contextlib.contextmanager

@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from .. import _core
 from ._linear import _SGDLinear, _check_number
 from ._locking import serialised, without_lock
-from ._validation import named_errors, refuse_complex
+from ._validation import as_float, named_errors, refuse_complex
 
 __all__ = ["RLSRegressor"]
 
@@ -73,8 +73,8 @@ class RLSRegressor(RegressorMixin, BaseEstimator):
         self._check_params()
         X, y = refuse_complex(X, "X"), refuse_complex(y, "y")
         with named_errors("X or y"):
-            X, y = validate_data(self, X, y, reset=reset, dtype=np.float64, order="C", y_numeric=True)
-        X = np.ascontiguousarray(X, dtype=np.float64)
+            X, y = validate_data(self, X, y, reset=reset, dtype="numeric", order="C", y_numeric=True)
+        X = as_float(X, "X")
         y = np.ascontiguousarray(np.asarray(y, dtype=np.float64).reshape(-1))
         weights = _SGDLinear._sample_weight(sample_weight, X.shape[0])
         if reset:
@@ -121,8 +121,8 @@ class RLSRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self, "_theta")
         with named_errors("X"):
-            X = validate_data(self, refuse_complex(X, "X"), reset=False, dtype=np.float64, order="C")
-        return X @ self.coef_ + self.intercept_
+            X = validate_data(self, refuse_complex(X, "X"), reset=False, dtype="numeric", order="C")
+        return as_float(X, "X") @ self.coef_ + self.intercept_
 
     @property
     def coef_(self) -> np.ndarray:

@@ -144,6 +144,8 @@ def matrices(draw: st.DrawFn, n_features: int, *, allow_nan: bool = True, min_ro
     elif ndim == 3:
         array = array[None]
     container = draw(st.sampled_from(["numpy"] * 3 + ["list", "frame"]))
+    if container == "list" and dtype == "datetime64[ns]":
+        container = "numpy"  # tolist() turns nanosecond timestamps into plain ints
     if container == "list" and ndim == 2:
         array = array.tolist()
     elif container == "frame" and ndim == 2:
