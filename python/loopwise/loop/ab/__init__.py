@@ -6,7 +6,7 @@ Examples
 --------
 >>> from loopwise.loop.ab import ABTest, assign
 >>> assign(["u1", "u2", "u3"], share=0.5, salt="exp").tolist()
-[True, False, False]
+[False, True, True]
 >>> ABTest(alpha=0.05).look().decision
 'continue'
 """
