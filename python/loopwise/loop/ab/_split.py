@@ -138,6 +138,10 @@ class SplitTest:
         -------
         ndarray
             Predictions in the order of ``X``.
+
+        Examples
+        --------
+        >>> # predictions = ab.predict(X_batch, ids=request_ids)   # both arms logged in loop.store
         """
         ids = [str(i) for i in ids]
         n = len(X)
@@ -171,7 +175,12 @@ class SplitTest:
         """Read the labels that arrived since the last look, update the test, decide.
 
         Each arm's rows are read through the store's label-arrival stream (a label that
-        replaced an earlier one counts again). The state is saved before returning.
+        replaced an earlier one counts again). The state is saved before returning; the
+        decision, once reached, is recorded once in the loop's audit log (kind ``"ab_test"``).
+
+        Examples
+        --------
+        >>> # result = ab.look(); result.decision, result.metrics["primary"]["p_always_valid"]
         """
         for arm, version in (("champion", self.champion), ("challenger", self.challenger)):
             more, cursor = True, self.cursors[arm]
