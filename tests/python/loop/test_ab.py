@@ -176,3 +176,40 @@ def test_split_traffic_through_a_loop_logs_both_arms_and_decides(tmp_path):
     assert len(loop.audit.entries(kind="ab_test")) == 1
     assert decided is not None and decided < 29
     loop.close()
+
+
+def _too_high(labels, predictions):
+    return (np.asarray(predictions, float) > np.asarray(labels, float) + 1.0).astype(float)
+
+
+def test_a_regression_split_test_stops_on_its_guardrail(tmp_path):
+    from sklearn.dummy import DummyRegressor
+    from sklearn.linear_model import LinearRegression
+
+    rng = np.random.default_rng(4)
+
+    def data(n):
+        X = pd.DataFrame(rng.normal(size=(n, 2)), columns=["a", "b"])
+        return X, 2 * X["a"].to_numpy() + rng.normal(scale=0.5, size=n)
+
+    X_ref, y_ref = data(1000)
+    loop = FeedbackLoop(tmp_path / "loop", model=LinearRegression().fit(X_ref, y_ref), reference=X_ref,
+                        reference_labels=y_ref, policy=Policy(triggers=[]), trusted=True)
+    # A challenger that predicts too high: its absolute error (primary, lower is better) and the
+    # share of rows predicted more than 1 above the label (guardrail) are both worse.
+    biased = loop.registry.register(DummyRegressor(strategy="constant", constant=3.0).fit(X_ref, y_ref))
+    ab = SplitTest(loop, "biased", challenger=biased, share=0.5, guardrails={"too_high": _too_high})
+    assert ab.test.higher_is_better is False and ab.test.guardrails == {"too_high": False}
+    for batch in range(20):
+        X, y = data(300)
+        ids = [f"{batch}-{i}" for i in range(300)]
+        ab.predict(X, ids=ids)
+        loop.feedback(ids, y)
+        result = ab.look()
+        if result.stopped:
+            break
+    assert result.decision in ("guardrail", "champion"), result.reason
+    assert result.metrics["primary"]["challenger_mean"] > result.metrics["primary"]["champion_mean"]
+    with pytest.raises(ValueError, match="guardrails"):
+        SplitTest(loop, "biased")  # the guardrail functions must be given again
+    loop.close()

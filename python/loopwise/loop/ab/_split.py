@@ -55,8 +55,9 @@ class SplitTest:
         The statistics (default ``ABTest(higher_is_better=...)`` for the loop's metric:
         per-row correctness for a classifier, absolute error for a regressor).
     guardrails : dict, optional
-        Name -> ``fn(labels, predictions) -> per-row values``; the directions are the
-        test's ``guardrails`` (given to :class:`ABTest`).
+        Name -> ``fn(labels, predictions) -> per-row values`` (importable or not: they are
+        given again when the experiment is reopened). Lower is better unless ``test=`` is an
+        :class:`ABTest` whose ``guardrails`` say otherwise for that name.
 
     Examples
     --------
