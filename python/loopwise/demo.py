@@ -136,7 +136,8 @@ def run_demo(out: str = "loopwise-demo", *, n_samples: int = 12_000, batch_size:
             f"promotions: {promotions}, champion now v{summary['champion']}; report: {report}\n"
             f"({summary['seconds']} s)"
         )
-        print(f"alerts: {len(delivered)} incidents delivered to {alerts_path} (each also in the audit log, kind 'alert')")
+        print(f"alerts: {len(delivered)} incidents delivered to {alerts_path} "
+              "(each also in the audit log, kind 'alert')")
     return summary
 
 

@@ -754,16 +754,43 @@ class FeedbackLoop:
         self._save_state()
         return json.loads(json.dumps(result, default=str))
 
-    def _deliver_alerts(self, status: Status) -> list:
-        """Deliver the check's alerts through the loop's sinks; a summary for the step's result."""
-        from .alerts import deliver
+    def notify(self, alerts: Sequence[Any], *, model_version: Optional[int] = None) -> list:
+        """Deliver alerts through the loop's sinks (as :meth:`step` does with its findings).
 
-        results = deliver(self.alerts, status.incidents, state=self._state.setdefault("alert_deliveries", {}),
-                          audit=self.audit, model_version=status.champion_version,
-                          context={"loop": os.path.abspath(self.path)})
+        Each incident key is delivered once per sink and cool-down; every outcome is recorded
+        in the audit log (kind ``"alert"``); the delivery state is saved at once.
+
+        Parameters
+        ----------
+        alerts : list of loopwise.loop.alerts.Alert
+        model_version : int, optional
+            Version the alerts concern (default: the champion).
+
+        Returns
+        -------
+        list of dict
+            Per alert: ``key``, ``severity`` and each sink's outcome.
+
+        Examples
+        --------
+        >>> # from loopwise.loop.alerts import Alert
+        >>> # loop.notify([Alert("data_quality", "late labels: none for 3 days", "warning")])
+        """
+        from .alerts import Alert, deliver
+
+        alerts = list(alerts)
+        if not all(isinstance(alert, Alert) for alert in alerts):
+            raise TypeError("alerts must be a list of loopwise.loop.alerts.Alert")
+        version = self.champion_version if model_version is None else int(model_version)
+        results = deliver(self.alerts, alerts, state=self._state.setdefault("alert_deliveries", {}),
+                          audit=self.audit, model_version=version, context={"loop": os.path.abspath(self.path)})
         self._save_state()  # at once: an incident delivered before a crash is not sent again
         return [{"key": r["key"], "severity": r["severity"],
                  "outcomes": {d["sink"]: d["outcome"] for d in r["deliveries"]}} for r in results]
+
+    def _deliver_alerts(self, status: Status) -> list:
+        """Deliver the check's alerts; a summary for the step's result."""
+        return self.notify(status.incidents, model_version=status.champion_version)
 
     def _labeled_in_time_order(self) -> tuple[pd.DataFrame, list[str]]:
         """Every labelled row, oldest first, and the feature names."""

@@ -15,6 +15,7 @@ from scipy import integrate, stats
 from sklearn.linear_model import LogisticRegression
 
 from loopwise.loop import FeedbackLoop, Policy
+from loopwise.loop.alerts import CallableSink
 from loopwise.loop.ab import (ABTest, SplitTest, assign, bucket, confidence_sequence, fixed_horizon_test,
                               msprt_log_lr, simulate)
 
@@ -24,8 +25,8 @@ ALPHA = 0.05
 def test_assignment_is_stable_across_processes_and_independent_of_the_salt():
     ids = [f"user-{i}" for i in range(20_000)]
     here = assign(ids, share=0.3, salt="exp-1")
-    code = ("import sys; from loopwise.loop.ab import assign; "
-            "print(''.join('1' if a else '0' for a in assign([f'user-{i}' for i in range(20000)], share=0.3, salt='exp-1')))")
+    code = ("from loopwise.loop.ab import assign; ids = [f'user-{i}' for i in range(20000)]; "
+            "print(''.join('1' if a else '0' for a in assign(ids, share=0.3, salt='exp-1')))")
     # A new interpreter with another hash seed: Python's hash() would give another split.
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     there = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
@@ -145,8 +146,9 @@ def test_split_traffic_through_a_loop_logs_both_arms_and_decides(tmp_path):
 
     X_ref, y_ref = data(2000)
     weak = LogisticRegression().fit(X_ref[["a", "c"]].assign(b=0.0)[["a", "b", "c"]], y_ref)
+    received: list = []
     loop = FeedbackLoop(tmp_path / "loop", model=weak, reference=X_ref, reference_labels=y_ref,
-                        policy=Policy(triggers=[]), trusted=True)
+                        policy=Policy(triggers=[]), trusted=True, alerts=[CallableSink(received.append)])
     # The challenger sees column b, which the champion was trained without.
     strong = loop.registry.register(LogisticRegression().fit(X_ref, y_ref))
     ab = SplitTest(loop, "all-columns", challenger=strong, share=0.3)
@@ -174,6 +176,8 @@ def test_split_traffic_through_a_loop_logs_both_arms_and_decides(tmp_path):
     again = SplitTest(loop, "all-columns")
     assert again.challenger == strong and again.look().decision == "challenger"
     assert len(loop.audit.entries(kind="ab_test")) == 1
+    # The verdict went through the loop's alert sinks once.
+    assert [(p["kind"], p["key"], p["severity"]) for p in received] == [("ab_test", "ab_test:all-columns", "info")]
     assert decided is not None and decided < 29
     loop.close()
 

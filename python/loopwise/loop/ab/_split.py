@@ -5,7 +5,7 @@ unchanged and are logged in the loop's store under that arm's model version (the
 ``model_version`` per row), so both arms' predictions, labels and drift live where the
 loop's other predictions live. :meth:`SplitTest.look` reads the labels that arrived since
 the last look for each arm (the store's label-arrival stream) and updates an
-:class:`ABTest`. The test's state is kept in ``<loop>/ab/<name>.json``, replaced atomically,
+:class:`ABTest`; its decision is audited and sent through the loop's alert sinks. The test's state is kept in ``<loop>/ab/<name>.json``, replaced atomically,
 so a test continues across processes.
 """
 
@@ -19,7 +19,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from ..._atomic import write_json_atomic
-from .._scoring import REGRESSION_METRICS, is_classifier, labels_equal
+from .._scoring import is_classifier, labels_equal
 from ._assign import assign
 from ._experiment import ABResult, ABTest
 
@@ -87,7 +87,8 @@ class SplitTest:
             self.champion, self.challenger = int(saved["champion"]), int(saved["challenger"])
             self.share = float(saved["share"])
             self.test = ABTest.from_dict(saved["test"])
-            self.cursors = {arm: (None if c is None else (int(c[0]), str(c[1]))) for arm, c in saved["cursors"].items()}
+            self.cursors = {arm: (None if c is None else (int(c[0]), str(c[1])))
+                            for arm, c in saved["cursors"].items()}
             if test is not None:
                 raise ValueError(f"the experiment {name!r} exists: open it without test= to resume it")
         else:
@@ -207,6 +208,15 @@ class SplitTest:
                                passed=result.decision == "challenger", experiment=self.name,
                                champion=self.champion, share=self.share, result=result.to_dict())
         self._audited = True
+        if self.loop.alerts:
+            # The people who hear about drift hear the verdict too; a harmful challenger is urgent.
+            from ..alerts import Alert
+
+            severity = "critical" if result.decision == "guardrail" else "info"
+            self.loop.notify([Alert("ab_test", f"A/B test {self.name!r}: {result.decision}: {result.reason}",
+                                    severity, key=f"ab_test:{self.name}",
+                                    details={"decision": result.decision, "challenger": self.challenger})],
+                             model_version=self.challenger)
 
     def __repr__(self) -> str:
         return f"SplitTest({self.name!r}, champion={self.champion}, challenger={self.challenger}, share={self.share})"
