@@ -6,6 +6,15 @@ delivers every alert a ``step()`` raises through each sink, once per incident an
 and records the outcome in the loop's audit log (kind ``"alert"``). The sinks are saved in
 the loop's configuration, so a loop reopened in another process keeps them.
 
+Blocking: a sink with a ``timeout`` (every WebhookSink; a CallableSink when given one) runs in
+a worker thread that ``step()`` waits for at most that long, retries and backoff included;
+``step()`` therefore waits at most the sum of its sinks' timeouts. A LogSink runs inline (the
+application's logging handlers are its own).
+
+"Once per incident": see :mod:`loopwise.loop.alerts._webhook` — at-least-once transport with one
+idempotency key per incident notification, no resend after a 2xx answer, a pending incident
+retried under its first key at the next step.
+
 Examples
 --------
 >>> from loopwise.loop.alerts import Alert, LogSink, deliver
