@@ -237,3 +237,26 @@ def test_a_lambda_sink_is_refused_on_reopening_with_a_clear_message(tmp_path):
         FeedbackLoop(tmp_path / "other", alerts=[LogSink(), LogSink()])
     with pytest.raises(TypeError, match="alerts"):
         FeedbackLoop(tmp_path / "other", alerts=[print])
+
+
+def test_step_waits_for_a_hanging_webhook_no_longer_than_its_budget(tmp_path):
+    with AlertServer(("slow", 5.0)) as server:
+        loop, rng = _drifting_loop(tmp_path / "loop", [WebhookSink(server.url, timeout=0.5, attempt_timeout=5.0)])
+        spent: list = []
+        deliver_alerts = loop.notify
+
+        def timed(*args, **kwargs):  # the delivery part of step(), measured in place
+            start = time.monotonic()
+            try:
+                return deliver_alerts(*args, **kwargs)
+            finally:
+                spent.append(time.monotonic() - start)
+
+        loop.notify = timed
+        X = pd.DataFrame(rng.normal(size=(300, 3)) + [3.0, 3.0, 0.0], columns=["a", "b", "c"])
+        loop.predict(X, ids=[f"r{i}" for i in range(300)])
+        result = loop.step()
+        loop.close()
+    assert len(spent) == 1 and spent[0] < 0.5 + 0.3, spent
+    # Socket timeout and budget end together: either outcome may be recorded, never "delivered".
+    assert {o["webhook"] for o in (d["outcomes"] for d in result["alert_deliveries"])} <= {"timed_out", "failed"}
