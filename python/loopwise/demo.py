@@ -10,6 +10,7 @@ scikit-learn LogisticRegression and the loop's defaults.
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -46,6 +47,7 @@ def run_demo(out: str = "loopwise-demo", *, n_samples: int = 12_000, batch_size:
     from sklearn.linear_model import LogisticRegression
 
     from .datasets import make_drifting_stream
+    from .loop.alerts import LogSink
     from .loop.feedback_loop import FeedbackLoop
 
     started = time.perf_counter()
@@ -62,8 +64,10 @@ def run_demo(out: str = "loopwise-demo", *, n_samples: int = 12_000, batch_size:
     # A plain scikit-learn model and the loop's default policy: what a new user writes.
     champion = LogisticRegression(max_iter=1000).fit(stream.X.iloc[:warmup], stream.y[:warmup])
     frozen = champion  # the never-retrained baseline
+    # Alerts go to a log file here; a WebhookSink would page a team the same way.
+    alerts_path, alerts_handler = _alerts_log(out)
     loop = FeedbackLoop(loop_dir, model=champion, reference=stream.X.iloc[:warmup],
-                        reference_labels=stream.y[:warmup])
+                        reference_labels=stream.y[:warmup], alerts=[LogSink(logger=_ALERTS_LOGGER)])
     served: list[np.ndarray] = []
     events = []
     pending: list[tuple[list[str], np.ndarray]] = []
@@ -116,7 +120,12 @@ def run_demo(out: str = "loopwise-demo", *, n_samples: int = 12_000, batch_size:
         "seconds": round(time.perf_counter() - started, 1),
         "events": events,
     }
+    delivered = [d for details in loop.audit.entries(kind="alert")["details"] for d in details["deliveries"]
+                 if d["outcome"] == "delivered"]
+    summary["alerts"] = {"delivered": len(delivered), "log": alerts_path}
     loop.close()
+    logging.getLogger(_ALERTS_LOGGER).removeHandler(alerts_handler)
+    alerts_handler.close()
     if verbose:
         print(
             f"\nserved {summary['rows_served']} rows; concept changed at row {change}\n"
@@ -127,4 +136,21 @@ def run_demo(out: str = "loopwise-demo", *, n_samples: int = 12_000, batch_size:
             f"promotions: {promotions}, champion now v{summary['champion']}; report: {report}\n"
             f"({summary['seconds']} s)"
         )
+        print(f"alerts: {len(delivered)} incidents delivered to {alerts_path} "
+              "(each also in the audit log, kind 'alert')")
     return summary
+
+
+_ALERTS_LOGGER = "loopwise.demo.alerts"
+
+
+def _alerts_log(out: str) -> tuple[str, logging.Handler]:
+    """A file handler on the demo's alert logger (its LogSink writes there)."""
+    path = os.path.join(out, "alerts.log")
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    logger = logging.getLogger(_ALERTS_LOGGER)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # the file, not the user's console, receives them
+    return path, handler

@@ -153,6 +153,8 @@ class LoopConfig:
     monitor_rows: int
     random_state: int
     saved_policy: bool = True
+    alerts: list = dataclasses.field(default_factory=list)
+    saved_alerts: bool = True
 
     def to_dict(self) -> dict:
         """JSON-ready form; a policy with an unsaved callable is marked as not saved."""
@@ -161,9 +163,14 @@ class LoopConfig:
             unsaved = None
         except UnsavedCallable as error:
             policy, unsaved = None, str(error)
+        try:
+            alerts, alerts_unsaved = encode(list(self.alerts), "alerts"), None
+        except UnsavedCallable as error:
+            alerts, alerts_unsaved = None, str(error)
         return {"format": _FORMAT, "version": _VERSION, "policy": policy, "policy_not_saved": unsaved,
                 "sensitive": list(self.sensitive), "slices": list(self.slices),
-                "monitor_rows": int(self.monitor_rows), "random_state": int(self.random_state)}
+                "monitor_rows": int(self.monitor_rows), "random_state": int(self.random_state),
+                "alerts": alerts, "alerts_not_saved": alerts_unsaved}
 
     @classmethod
     def from_dict(cls, data: dict) -> "LoopConfig":
@@ -175,9 +182,12 @@ class LoopConfig:
                              f"(this loopwise reads version {_VERSION})")
         saved = data.get("policy") is not None
         policy = decode(data["policy"]) if saved else None
+        # Files written before alerts existed have no "alerts" key: no sinks.
+        saved_alerts = data.get("alerts_not_saved") is None
+        alerts = decode(data.get("alerts") or [], "alerts") if saved_alerts else []
         return cls(policy=policy, sensitive=list(data.get("sensitive") or []), slices=list(data.get("slices") or []),
                    monitor_rows=int(data["monitor_rows"]), random_state=int(data["random_state"]),
-                   saved_policy=saved)
+                   saved_policy=saved, alerts=alerts, saved_alerts=saved_alerts)
 
     def differences(self, other: "LoopConfig") -> list[str]:
         """Names of the settings in which ``other`` differs from this configuration."""
@@ -186,6 +196,8 @@ class LoopConfig:
         changed = [name for name in fields if mine[name] != theirs[name]]
         if self.saved_policy and (mine["policy"] != theirs["policy"] or theirs["policy_not_saved"]):
             changed.append("policy")
+        if self.saved_alerts and (mine["alerts"] != theirs["alerts"] or theirs["alerts_not_saved"]):
+            changed.append("alerts")
         return changed
 
 

@@ -91,6 +91,12 @@ class FeedbackLoop:
         power loss may lose the rows logged since the last :meth:`flush` (or automatic
         checkpoint), never corrupt the store. Labels, versions and decisions are written the
         same way. Not part of the saved configuration: each process chooses.
+    alerts : list of sinks, optional
+        Where the alerts of :meth:`step` go (:class:`~loopwise.loop.alerts.LogSink`,
+        :class:`~loopwise.loop.alerts.CallableSink`, :class:`~loopwise.loop.alerts.WebhookSink`):
+        each incident once per sink and cool-down, every outcome in the audit log (kind
+        ``"alert"``). Saved in the loop's configuration (a webhook secret by the name of its
+        environment variable only).
 
     Examples
     --------
@@ -121,6 +127,7 @@ class FeedbackLoop:
         random_state: Optional[int] = None,
         reconfigure: bool = False,
         durability: str = "full",
+        alerts: Optional[Sequence[Any]] = None,
     ) -> None:
         from . import config as loop_config
 
@@ -134,12 +141,22 @@ class FeedbackLoop:
             raise TypeError(f"policy must be a loopwise.loop.policy.Policy, got {type(policy).__name__}")
         if random_state is not None and (isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer))):
             raise TypeError(f"random_state must be an int, got {type(random_state).__name__}")
+        from .alerts import check_sinks
+
+        alerts = None if alerts is None else check_sinks(alerts)
         saved = loop_config.read(self.path) if os.path.isdir(self.path) else None
         given = {"policy": policy, "sensitive": sensitive, "slices": slices, "monitor_rows": monitor_rows,
-                 "random_state": random_state}
-        defaults = {"policy": None, "sensitive": [], "slices": [], "monitor_rows": 2000, "random_state": 0}
+                 "random_state": random_state, "alerts": alerts}
+        defaults = {"policy": None, "sensitive": [], "slices": [], "monitor_rows": 2000, "random_state": 0,
+                    "alerts": []}
         base = {} if saved is None else {"policy": saved.policy, "sensitive": saved.sensitive, "slices": saved.slices,
-                                         "monitor_rows": saved.monitor_rows, "random_state": saved.random_state}
+                                         "monitor_rows": saved.monitor_rows, "random_state": saved.random_state,
+                                         "alerts": saved.alerts}
+        if alerts is None and saved is not None and not saved.saved_alerts:
+            raise ValueError(
+                f"the loop at {self.path!r} was created with alert sinks that could not be saved (a callable that "
+                "cannot be imported by path); pass alerts= when opening it, or define the callable in a module"
+            )
         merged = {key: (given[key] if given[key] is not None else base.get(key, defaults[key])) for key in given}
         if merged["policy"] is None:
             if saved is not None and not saved.saved_policy:
@@ -150,7 +167,7 @@ class FeedbackLoop:
             merged["policy"] = Policy()
         wanted = loop_config.LoopConfig(policy=merged["policy"], sensitive=list(merged["sensitive"]),
                                         slices=list(merged["slices"]), monitor_rows=int(merged["monitor_rows"]),
-                                        random_state=int(merged["random_state"]))
+                                        random_state=int(merged["random_state"]), alerts=list(merged["alerts"]))
         changed = saved.differences(wanted) if saved is not None else []
         if changed and not reconfigure:
             raise ValueError(
@@ -162,6 +179,7 @@ class FeedbackLoop:
         self.slices = wanted.slices
         self.monitor_rows = wanted.monitor_rows
         self.random_state = wanted.random_state
+        self.alerts = wanted.alerts
         self.trusted = bool(trusted)
         self.config = wanted
         from .store import DURABILITY
@@ -565,9 +583,10 @@ class FeedbackLoop:
             column = "column" if "column" in table.columns else table.columns[0]
             status.drifted_columns = [str(c) for c in table.loc[table["drifted"].astype(bool), column]]
             if status.dataset_drift:
-                status.alerts.append(
-                    f"input drift: {status.drift_share:.0%} of columns drifted ({', '.join(status.drifted_columns[:5])})"
-                )
+                status.raise_alert(
+                    "input_drift",
+                    f"input drift: {status.drift_share:.0%} of columns drifted ({', '.join(status.drifted_columns[:5])})",
+                    details={"share": status.drift_share, "columns": status.drifted_columns})
             if is_classifier(champion):
                 from scipy.stats import ks_2samp
 
@@ -576,7 +595,7 @@ class FeedbackLoop:
                 cur_scores = current_proba[:, -1]
                 status.prediction_drift_p = float(ks_2samp(ref_scores, cur_scores).pvalue)
                 if status.prediction_drift_p < 0.01:
-                    status.alerts.append(f"prediction drift: KS p = {status.prediction_drift_p:.2g}")
+                    status.raise_alert("prediction_drift", f"prediction drift: KS p = {status.prediction_drift_p:.2g}")
                 # CBPE: expected accuracy of a calibrated classifier from its own confidence.
                 status.estimated_metric = float(np.mean(current_proba.max(axis=1)))
 
@@ -610,12 +629,14 @@ class FeedbackLoop:
             drop = status.baseline_metric - status.metric
             drop = drop if status.higher_is_better else -drop
             if drop > 0.02:
-                status.alerts.append(
-                    f"{status.metric_name} {status.metric:.4f} is {drop:.4f} worse than the baseline {status.baseline_metric:.4f}"
-                )
+                status.raise_alert(
+                    "performance_drop",
+                    f"{status.metric_name} {status.metric:.4f} is {drop:.4f} worse than the baseline {status.baseline_metric:.4f}",
+                    severity="critical", details={"metric": status.metric, "baseline": status.baseline_metric})
         status.rows_since_change = self._rows_since_change()
         if status.detector_alarm:
-            status.alerts.append("the error-stream detector (ADWIN) signalled a change in the error rate")
+            status.raise_alert("error_rate_change",
+                               "the error-stream detector (ADWIN) signalled a change in the error rate")
         total_labels = status.n_labeled
         status.new_labels = max(0, total_labels - int(self._state.get("labels_at_training", 0)))
         status.labels_since_attempt = max(0, total_labels - int(self._state.get("labels_at_attempt", 0) or 0))
@@ -714,6 +735,8 @@ class FeedbackLoop:
     def _step(self, key: Optional[str]) -> dict:
         status = self.check()
         result: dict = {"checked_at": status.checked_at, "champion": status.champion_version, "alerts": status.alerts}
+        if self.alerts and status.incidents:
+            result["alert_deliveries"] = self._deliver_alerts(status)
         shadow = self._state.get("shadow")
         if shadow is not None:
             result.update(self._evaluate_shadow(shadow))
@@ -730,6 +753,44 @@ class FeedbackLoop:
             self._state["steps"][key] = result
         self._save_state()
         return json.loads(json.dumps(result, default=str))
+
+    def notify(self, alerts: Sequence[Any], *, model_version: Optional[int] = None) -> list:
+        """Deliver alerts through the loop's sinks (as :meth:`step` does with its findings).
+
+        Each incident key is delivered once per sink and cool-down; every outcome is recorded
+        in the audit log (kind ``"alert"``); the delivery state is saved at once.
+
+        Parameters
+        ----------
+        alerts : list of loopwise.loop.alerts.Alert
+        model_version : int, optional
+            Version the alerts concern (default: the champion).
+
+        Returns
+        -------
+        list of dict
+            Per alert: ``key``, ``severity`` and each sink's outcome.
+
+        Examples
+        --------
+        >>> # from loopwise.loop.alerts import Alert
+        >>> # loop.notify([Alert("data_quality", "late labels: none for 3 days", "warning")])
+        """
+        from .alerts import Alert, deliver
+
+        alerts = list(alerts)
+        if not all(isinstance(alert, Alert) for alert in alerts):
+            raise TypeError("alerts must be a list of loopwise.loop.alerts.Alert")
+        version = self.champion_version if model_version is None else int(model_version)
+        results = deliver(self.alerts, alerts, state=self._state.setdefault("alert_deliveries", {}),
+                          audit=self.audit, model_version=version, context={"loop": os.path.abspath(self.path)})
+        self._save_state()  # at once: an incident delivered before a crash is not sent again
+        return [{"key": r["key"], "severity": r["severity"],
+                 "outcomes": {d["sink"]: d["outcome"] for d in r["deliveries"]}} for r in results]
+
+    def _deliver_alerts(self, status: Status) -> list:
+        """Deliver the check's alerts; a summary for the step's result."""
+        return self.notify(status.incidents, model_version=status.champion_version)
 
     def _labeled_in_time_order(self) -> tuple[pd.DataFrame, list[str]]:
         """Every labelled row, oldest first, and the feature names."""

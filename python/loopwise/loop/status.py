@@ -51,6 +51,9 @@ class Status:
         champion's labelled rows since the estimated change point.
     alerts : list of str
         Every finding in words.
+    incidents : list of Alert
+        The same findings with a kind, a severity and an incident key, as the loop's alert
+        sinks deliver them (:mod:`loopwise.loop.alerts`).
 
     Examples
     --------
@@ -79,6 +82,7 @@ class Status:
     detector_alarm: bool = False
     rows_since_change: Optional[int] = None
     alerts: list = field(default_factory=list)
+    incidents: list = field(default_factory=list)
     drift_table: Optional[pd.DataFrame] = field(default=None, repr=False)
 
     def to_dict(self) -> dict:
@@ -94,6 +98,22 @@ class Status:
         table = out.pop("drift_table")
         out["drift"] = None if table is None else json.loads(table.to_json(orient="records"))
         return json.loads(json.dumps(out, default=_jsonable))
+
+    def raise_alert(self, kind: str, message: str, *, severity: str = "warning", key: Optional[str] = None,
+                    details: Optional[dict] = None) -> None:
+        """Add a finding: its words to :attr:`alerts`, the structured alert to :attr:`incidents`.
+
+        Examples
+        --------
+        >>> status = Status(checked_at="t", champion_version=1)
+        >>> status.raise_alert("input_drift", "input drift: 40% of columns drifted")
+        >>> status.alerts, status.incidents[0].severity
+        (['input drift: 40% of columns drifted'], 'warning')
+        """
+        from .alerts import Alert
+
+        self.incidents.append(Alert(kind, message, severity, key, dict(details or {})))
+        self.alerts.append(message)
 
     @property
     def healthy(self) -> bool:
