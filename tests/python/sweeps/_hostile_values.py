@@ -114,7 +114,8 @@ def matrices(draw: st.DrawFn, n_features: int, *, allow_nan: bool = True, min_ro
     special = draw(st.sampled_from([None] * 4 + [math.nan, math.inf, -math.inf, 1e308, -1e308]))
     if special is not None and values.size:
         values[draw(st.integers(0, rows - 1)), draw(st.integers(0, width - 1))] = special
-    invalid = width != n_features or ndim != 2 or rows < min_rows or dtype not in _NUMERIC
+    # None in an object array is a missing value: valid exactly when NaN is (checked below).
+    invalid = width != n_features or ndim != 2 or rows < min_rows or dtype not in _NUMERIC | {"object_none"}
     if special is not None and values.size and dtype in ("float64", "float32", "object_num", "complex128"):
         if math.isnan(special):
             invalid |= not allow_nan
