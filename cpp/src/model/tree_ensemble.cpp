@@ -100,22 +100,22 @@ void TreeEnsemble::validate_and_pack() {
   check_size(d.cat_right_ptr, n_cat + 1, "cat_right_ptr");
   check_size(d.cat_other_left, n_cat, "cat_other_left");
   std::vector<std::int32_t> category_of(n_nodes, -1);
-  if (d.cat_left_ptr[0] != 0 || d.cat_right_ptr[0] != 0) fail("category pointers must start at 0");
+  if (d.cat_left_ptr[0] != 0 || d.cat_right_ptr[0] != 0) fail("cat_left_ptr and cat_right_ptr must start at 0");
   if (d.cat_left_ptr[n_cat] != static_cast<std::int64_t>(d.cat_left.size()) ||
       d.cat_right_ptr[n_cat] != static_cast<std::int64_t>(d.cat_right.size()))
-    fail("category pointers must end at the number of categories");
+    fail("cat_left_ptr and cat_right_ptr must end at the lengths of cat_left and cat_right");
   cat_left_bits_.resize(n_cat);
   cat_right_bits_.resize(n_cat);
   for (std::size_t c = 0; c < n_cat; ++c) {
     const std::int64_t node = d.cat_node[c];
-    if (node < 0 || node >= static_cast<std::int64_t>(n_nodes)) fail("categorical node index out of range");
-    if (category_of[node] >= 0) fail("a node is listed twice as categorical");
+    if (node < 0 || node >= static_cast<std::int64_t>(n_nodes)) fail("cat_node holds a node index out of range");
+    if (category_of[node] >= 0) fail("cat_node lists a node twice");
     if (d.cat_left_ptr[c + 1] < d.cat_left_ptr[c] || d.cat_right_ptr[c + 1] < d.cat_right_ptr[c])
-      fail("category pointers must not decrease");
+      fail("cat_left_ptr and cat_right_ptr must not decrease");
     for (std::int64_t i = d.cat_left_ptr[c]; i < d.cat_left_ptr[c + 1]; ++i)
-      if (d.cat_left[i] < 0 || d.cat_left[i] > kMaxCategory) fail("category value out of range");
+      if (d.cat_left[i] < 0 || d.cat_left[i] > kMaxCategory) fail("cat_left holds a category value out of range");
     for (std::int64_t i = d.cat_right_ptr[c]; i < d.cat_right_ptr[c + 1]; ++i)
-      if (d.cat_right[i] < 0 || d.cat_right[i] > kMaxCategory) fail("category value out of range");
+      if (d.cat_right[i] < 0 || d.cat_right[i] > kMaxCategory) fail("cat_right holds a category value out of range");
     if (d.cat_other_left[c] > 1) fail("cat_other_left must be 0 or 1");
     category_of[node] = static_cast<std::int32_t>(c);
     cat_left_bits_[c] = make_bitset(d.cat_left, d.cat_left_ptr[c], d.cat_left_ptr[c + 1]);
@@ -169,15 +169,17 @@ void TreeEnsemble::validate_and_pack() {
       if (category_of[g] < 0 && std::isnan(d.threshold[g])) fail_node(t, local, "threshold is NaN");
       if (d.missing_rule[g] > 2) fail_node(t, local, "unknown missing_rule");
       if (d.default_left[g] > 1) fail_node(t, local, "default_left must be 0 or 1");
-      for (std::int32_t child : {d.left[g], d.right[g]}) {
+      for (const bool is_left : {true, false}) {
+        const std::int32_t child = is_left ? d.left[g] : d.right[g];
+        const char* side = is_left ? "left" : "right";
         if (child < 0 || child >= count) {
           std::ostringstream text;
-          text << "child index " << child << " is outside [0, " << count << ")";
+          text << side << " child index " << child << " is outside [0, " << count << ")";
           fail_node(t, local, text.str());
         }
         if (visited[child]) {
           std::ostringstream text;
-          text << "child " << child << " is reached twice (a cycle or a shared node)";
+          text << side << " child " << child << " is reached twice (a cycle or a shared node)";
           fail_node(t, local, text.str());
         }
         visited[child] = 1;

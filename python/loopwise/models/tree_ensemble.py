@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import _core
 from .._input import as_matrix, check_real_dtype
+from .._params import Interval
 from .._threads import resolve_n_jobs
 from ._builder import LINKS
 
@@ -103,13 +104,7 @@ class TreeEnsemble:
             raise ValueError(f"fields is missing {missing}")
         self._fields = {k: _field_array(fields[k], k, t) for k, t in _ARRAY_FIELDS.items()}
         for key in _SCALAR_FIELDS:
-            self._fields[key] = fields[key]
-        self._fields["n_features"] = int(self._fields["n_features"])
-        self._fields["n_outputs"] = int(self._fields["n_outputs"])
-        self._fields["float32_inputs"] = bool(self._fields["float32_inputs"])
-        self._fields["link_scale"] = float(self._fields["link_scale"])
-        for key in ("comparison", "category_cast", "link"):
-            self._fields[key] = int(self._fields[key])
+            self._fields[key] = _scalar_field(fields[key], key)
         self._core = _core.TreeEnsemble(self._fields)
         if feature_names is not None:
             feature_names = [str(n) for n in feature_names]
@@ -500,9 +495,37 @@ def _field_array(value: Any, key: str, dtype: Any) -> np.ndarray:
         array = np.asarray(value)
         if array.dtype.kind == "c":
             raise TypeError("complex numbers")
+        target = np.dtype(dtype)
+        if target.kind in "iu" and array.size:
+            # An index must be a whole number the target type holds: casting would truncate
+            # 1.5 to 1 and wrap 2**40 around, pointing silently at another node or feature.
+            if array.dtype.kind not in "biu":
+                if array.dtype.kind != "f" or not np.isfinite(array).all() or (array != np.round(array)).any():
+                    raise ValueError("holds values that are not whole numbers")
+            info = np.iinfo(target)
+            if array.min() < info.min or array.max() > info.max:
+                raise ValueError(f"holds values outside [{info.min}, {info.max}]")
         return np.ascontiguousarray(array, dtype=dtype)
     except (TypeError, ValueError, OverflowError) as error:
         raise ValueError(f"fields[{key!r}] must be an array of {np.dtype(dtype).name} numbers: {error}") from None
+
+
+# The scalar fields and what each must be (the core checks their ranges).
+_SCALAR_CHECKS = {"n_features": Interval(1, 2**31 - 1, integer=True), "n_outputs": Interval(1, 2**31 - 1, integer=True),
+                  "comparison": Interval(0, 255, integer=True), "category_cast": Interval(0, 255, integer=True),
+                  "link": Interval(0, 255, integer=True), "link_scale": Interval(0.0, None, closed="neither")}
+
+
+def _scalar_field(value: Any, key: str) -> Any:
+    """One scalar field of a serialised ensemble, checked, with an error naming it."""
+    if key == "float32_inputs":
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"fields['float32_inputs'] must be true or false, got {value!r}")
+        return bool(value)
+    if isinstance(value, np.generic):
+        value = value.item()
+    checked = _SCALAR_CHECKS[key].check(f"fields[{key!r}]", value)
+    return float(checked) if key == "link_scale" else int(checked)
 
 
 def _check_missing_value(value: Any) -> Optional[float]:

@@ -172,10 +172,10 @@ TEST(TreeEnsemble, ThreadCountDoesNotChangeResults) {
 TEST(TreeEnsembleValidation, ChildOutOfRange) {
   auto d = stump();
   d.left[0] = 9;
-  expect_invalid(d, "tree 0, node 0: child index 9");
+  expect_invalid(d, "tree 0, node 0: left child index 9");
   d = stump();
   d.right[0] = -3;
-  expect_invalid(d, "child index -3");
+  expect_invalid(d, "right child index -3");
 }
 
 TEST(TreeEnsembleValidation, CyclesAndSharedNodes) {
@@ -239,14 +239,14 @@ TEST(TreeEnsembleValidation, CategoricalTables) {
   d.cat_other_left = {0};
   expect_invalid(d, "a leaf cannot be a categorical split");
   d.cat_node = {99};
-  expect_invalid(d, "categorical node index out of range");
+  expect_invalid(d, "cat_node holds a node index out of range");
   d.cat_node = {0};
   d.cat_left_ptr = {0, 1};
   d.cat_left = {-1};
-  expect_invalid(d, "category value out of range");
+  expect_invalid(d, "holds a category value out of range");
   d.cat_left_ptr = {0, 5};
   d.cat_left = {1};
-  expect_invalid(d, "category pointers must end");
+  expect_invalid(d, "cat_left_ptr and cat_right_ptr must end");
 }
 
 TEST(TreeEnsembleValidation, WrongWidthAtPredict) {

@@ -99,7 +99,7 @@ def test_table_inputs_keep_names(mixed_data):
         (np.ones((0, 8)), "0 rows"),
         (np.ones((3, 7)), "7 columns but 8"),
         (np.ones(8), "must be 2-D"),
-        ([["a"] * 8], "not numbers"),
+        ([["a"] * 8], "holds text"),
     ],
 )
 def test_bad_inputs(forest, bad, message):
@@ -156,7 +156,7 @@ def test_hand_built_stump_routes_missing_values():
 @pytest.mark.parametrize(
     "change, message",
     [
-        ({"left": [7, 0, 0]}, r"tree 0, node 0: child index 7 is outside \[0, 3\)"),
+        ({"left": [7, 0, 0]}, r"tree 0, node 0: left child index 7 is outside \[0, 3\)"),
         ({"left": [0, 0, 0]}, "reached twice"),
         ({"right": [1, 0, 0]}, "reached twice"),
         ({"feature": [5, -1, -1]}, "split feature 5 >= n_features 2"),
@@ -169,7 +169,7 @@ def test_hand_built_stump_routes_missing_values():
         ({"cover": [2.0, -1.0, 1.0]}, "cover"),
         ({"base_score": [0.0, 1.0]}, "base_score"),
         ({"missing_rule": [9, 0, 0]}, "missing_rule"),
-        ({"cat_node": [5], "cat_left_ptr": [0, 0], "cat_right_ptr": [0, 0], "cat_other_left": [0]}, "categorical node index"),
+        ({"cat_node": [5], "cat_left_ptr": [0, 0], "cat_right_ptr": [0, 0], "cat_other_left": [0]}, "cat_node holds a node index"),
         ({"cat_node": [0], "cat_left_ptr": [0, 1], "cat_left": [-4], "cat_right_ptr": [0, 0], "cat_other_left": [0]}, "category value"),
     ],
 )
