@@ -1,0 +1,81 @@
+"""The exact two-sample KS statistic from sorted, range-partitioned counts, with no engine.
+
+An engine groups the union of both samples by value (counts per side), sorts the groups
+into value ranges and calls :func:`ks_partial` on each range; :func:`ks_combine` puts the
+ranges in order on the driver, offsets each range's running counts by the totals of the
+ranges before it and takes the largest gap. D is computed as scipy's ``ks_2samp`` does
+(``i / n - j / m`` from integer running counts), and the p-value by the same rule (exact
+when both sizes are at most 10000, else the asymptotic Kolmogorov distribution)."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from .. import _core
+from ..drift import _pvalues
+from ..drift import statistics as st
+
+__all__ = ["ks_partial", "ks_combine", "PARTIAL_COLUMNS"]
+
+#: Columns of one partial: first value of the range, the range's totals per side, and the
+#: running counts at the range's largest and smallest local gap.
+PARTIAL_COLUMNS = ["first", "total_a", "total_b", "hi_a", "hi_b", "lo_a", "lo_b"]
+
+
+def ks_partial(chunk: pd.DataFrame, n: int, m: int) -> dict:
+    """Summary of one value range: ``chunk`` has distinct values ``value`` (sorted) and
+    their counts ``count_a`` (reference) and ``count_b`` (current).
+
+    Examples
+    --------
+    >>> chunk = pd.DataFrame({"value": [1.0, 2.0], "count_a": [1, 0], "count_b": [0, 1]})
+    >>> ks_partial(chunk, 1, 1)["hi_a"]
+    1
+    """
+    ordered = chunk.sort_values("value", kind="stable")
+    ca = np.cumsum(ordered["count_a"].to_numpy(np.int64))
+    cb = np.cumsum(ordered["count_b"].to_numpy(np.int64))
+    gaps = ca / n - cb / m
+    hi, lo = int(np.argmax(gaps)), int(np.argmin(gaps))
+    return {"first": float(ordered["value"].iloc[0]), "total_a": int(ca[-1]), "total_b": int(cb[-1]),
+            "hi_a": int(ca[hi]), "hi_b": int(cb[hi]), "lo_a": int(ca[lo]), "lo_b": int(cb[lo])}
+
+
+def ks_combine(partials: Sequence[dict], n: int, m: int) -> st.TestResult:
+    """The KS test from the partials of every value range (any order).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> a, b = np.array([1.0, 2.0, 3.0]), np.array([2.5, 3.5])
+    >>> values = np.union1d(a, b)
+    >>> chunk = pd.DataFrame({"value": values, "count_a": np.isin(values, a).astype(int),
+    ...                       "count_b": np.isin(values, b).astype(int)})
+    >>> parts = [ks_partial(chunk.iloc[:2], 3, 2), ks_partial(chunk.iloc[2:], 3, 2)]
+    >>> ks_combine(parts, 3, 2).statistic
+    0.6666666666666667
+    """
+    if n < 1 or m < 1:
+        raise ValueError(f"both samples need at least one non-missing value, got {n} and {m}")
+    ordered = sorted(partials, key=lambda p: p["first"])
+    if sum(p["total_a"] for p in ordered) != n or sum(p["total_b"] for p in ordered) != m:
+        raise ValueError("the partials do not add up to the sample sizes: a value range is missing or counted twice")
+    before_a = before_b = 0
+    top, bottom = 0.0, 0.0
+    for p in ordered:
+        top = max(top, (before_a + p["hi_a"]) / n - (before_b + p["hi_b"]) / m)
+        bottom = min(bottom, (before_a + p["lo_a"]) / n - (before_b + p["lo_b"]) / m)
+        before_a += p["total_a"]
+        before_b += p["total_b"]
+    d = float(max(min(-bottom, 1.0), top))  # scipy: max(clip(-min, 0, 1), max)
+    if max(n, m) <= st.EXACT_KS_MAX_N:
+        p_value, method = float(_core.drift_ks_exact_pvalue(int(n), int(m), d)), "exact"
+    else:
+        p_value, method = float(_pvalues.ks_asymptotic_pvalue(d, n, m)), "asymp"
+    if math.isnan(p_value):  # the core declines an exact p-value it cannot compute
+        p_value, method = float(_pvalues.ks_asymptotic_pvalue(d, n, m)), "asymp"
+    return st.TestResult("ks", d, p_value, method, {"n_reference": int(n), "n_current": int(m), "sort_based": True})
