@@ -22,27 +22,40 @@ from ..drift import statistics as st
 __all__ = ["ks_partial", "ks_combine", "PARTIAL_COLUMNS"]
 
 #: Columns of one partial: first value of the range, the range's totals per side, and the
-#: running counts at the range's largest and smallest local gap.
+#: running counts (lists) wherever the range's local gap is largest and smallest.
 PARTIAL_COLUMNS = ["first", "total_a", "total_b", "hi_a", "hi_b", "lo_a", "lo_b"]
+# Ties of the exact gap kept per range: each is evaluated in scipy's float expression on the
+# driver, so the float maximum is the one scipy finds.
+_MAX_TIES = 64
+
+
+def _gap_keys(ca: np.ndarray, cb: np.ndarray, n: int, m: int) -> np.ndarray:
+    """n m (F_a - F_b) at every value as exact integers (int64 while n m fits, else Python ints)."""
+    if n * m < 2**62:
+        return ca * np.int64(m) - cb * np.int64(n)
+    return ca.astype(object) * m - cb.astype(object) * n
 
 
 def ks_partial(chunk: pd.DataFrame, n: int, m: int) -> dict:
-    """Summary of one value range: ``chunk`` has distinct values ``value`` (sorted) and
-    their counts ``count_a`` (reference) and ``count_b`` (current).
+    """Summary of one value range: ``chunk`` has distinct values ``value`` and their counts
+    ``count_a`` (reference) and ``count_b`` (current), in any row order.
 
     Examples
     --------
     >>> chunk = pd.DataFrame({"value": [1.0, 2.0], "count_a": [1, 0], "count_b": [0, 1]})
     >>> ks_partial(chunk, 1, 1)["hi_a"]
-    1
+    [1]
     """
-    ordered = chunk.sort_values("value", kind="stable")
-    ca = np.cumsum(ordered["count_a"].to_numpy(np.int64))
-    cb = np.cumsum(ordered["count_b"].to_numpy(np.int64))
-    gaps = ca / n - cb / m
-    hi, lo = int(np.argmax(gaps)), int(np.argmin(gaps))
-    return {"first": float(ordered["value"].iloc[0]), "total_a": int(ca[-1]), "total_b": int(cb[-1]),
-            "hi_a": int(ca[hi]), "hi_b": int(cb[hi]), "lo_a": int(ca[lo]), "lo_b": int(cb[lo])}
+    values = chunk["value"].to_numpy(np.float64)
+    order = np.argsort(values, kind="stable")
+    ca = np.cumsum(chunk["count_a"].to_numpy(np.int64)[order])
+    cb = np.cumsum(chunk["count_b"].to_numpy(np.int64)[order])
+    keys = _gap_keys(ca, cb, n, m)
+    top = np.flatnonzero(keys == keys.max())[:_MAX_TIES]
+    bottom = np.flatnonzero(keys == keys.min())[:_MAX_TIES]
+    return {"first": float(values[order[0]]), "total_a": int(ca[-1]), "total_b": int(cb[-1]),
+            "hi_a": ca[top].tolist(), "hi_b": cb[top].tolist(), "lo_a": ca[bottom].tolist(),
+            "lo_b": cb[bottom].tolist()}
 
 
 def ks_combine(partials: Sequence[dict], n: int, m: int) -> st.TestResult:
@@ -67,12 +80,16 @@ def ks_combine(partials: Sequence[dict], n: int, m: int) -> st.TestResult:
     before_a = before_b = 0
     top, bottom = 0.0, 0.0
     for p in ordered:
-        top = max(top, (before_a + p["hi_a"]) / n - (before_b + p["hi_b"]) / m)
-        bottom = min(bottom, (before_a + p["lo_a"]) / n - (before_b + p["lo_b"]) / m)
+        for a, b in zip(p["hi_a"], p["hi_b"]):
+            top = max(top, (before_a + int(a)) / n - (before_b + int(b)) / m)  # scipy's cdf1 - cdf2
+        for a, b in zip(p["lo_a"], p["lo_b"]):
+            bottom = min(bottom, (before_a + int(a)) / n - (before_b + int(b)) / m)
         before_a += p["total_a"]
         before_b += p["total_b"]
     d = float(max(min(-bottom, 1.0), top))  # scipy: max(clip(-min, 0, 1), max)
     if max(n, m) <= st.EXACT_KS_MAX_N:
+        lcm = (n // math.gcd(n, m)) * m
+        d = round(d * lcm) / lcm  # scipy's exact branch snaps D to the lattice h / lcm(n, m)
         p_value, method = float(_core.drift_ks_exact_pvalue(int(n), int(m), d)), "exact"
     else:
         p_value, method = float(_pvalues.ks_asymptotic_pvalue(d, n, m)), "asymp"

@@ -206,6 +206,8 @@ def build(data: Any, columns: Optional[Sequence[str]] = None, *, reference: Opti
         kind = kinds.get(name) or column_kind(series.dtype, name in declared)
         if kind in NUMBER_KINDS:
             values = as_float_frame(frame, [name])[name].to_numpy(dtype=np.float64)
+            if np.isinf(values).any():
+                raise ValueError(f"column {name!r} has infinite values; replace them (e.g. with NaN) before profiling")
             out.append(NumericColumn.of(str(name), kind, values, _column_edges(name, edges, values, bins), k))
         elif kind == "categorical":
             out.append(CategoricalColumn.of(str(name), category_strings(series), len(series), max_categories,

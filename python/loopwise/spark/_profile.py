@@ -182,7 +182,8 @@ def ks(reference: Any, current: Any, columns: Optional[Sequence[str]] = None) ->
         counts = [F.count(F.when(F.col(c).cast("double").isNotNull() & ~F.isnan(F.col(c).cast("double")), 1))
                   .alias(c) for c in names]
         sizes.append(df.agg(*counts).collect()[0].asDict())
-    schema = "first double, total_a long, total_b long, hi_a long, hi_b long, lo_a long, lo_b long"
+    schema = ("first double, total_a long, total_b long, hi_a array<long>, hi_b array<long>, lo_a array<long>, "
+              "lo_b array<long>")
     out = {}
     for c in names:
         n, m = int(sizes[0][c]), int(sizes[1][c])
