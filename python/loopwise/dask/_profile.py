@@ -104,7 +104,7 @@ def ks(reference: Any, current: Any, columns: Optional[Sequence[str]] = None) ->
     >>> a = dd.from_pandas(pd.DataFrame({"x": [1.0, 2.0, 3.0]}), npartitions=2)
     >>> b = dd.from_pandas(pd.DataFrame({"x": [2.5, 3.5]}), npartitions=1)
     >>> ks(a, b)["x"].statistic
-    0.6666666666666667
+    0.6666666666666666
     """
     import dask
     import dask.dataframe as dd

@@ -32,7 +32,7 @@ class Moments:
     >>> import numpy as np
     >>> a, b = Moments.of(np.array([1.0, 2.0])), Moments.of(np.array([3.0, 4.0, 5.0]))
     >>> merged = a.merge(b)
-    >>> merged.n, merged.mean, merged.variance() == np.var([1.0, 2, 3, 4, 5])
+    >>> merged.n, merged.mean, bool(merged.variance() == np.var([1.0, 2, 3, 4, 5]))
     (5, 3.0, True)
     """
 

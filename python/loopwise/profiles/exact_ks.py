@@ -70,7 +70,7 @@ def ks_combine(partials: Sequence[dict], n: int, m: int) -> st.TestResult:
     ...                       "count_b": np.isin(values, b).astype(int)})
     >>> parts = [ks_partial(chunk.iloc[:2], 3, 2), ks_partial(chunk.iloc[2:], 3, 2)]
     >>> ks_combine(parts, 3, 2).statistic
-    0.6666666666666667
+    0.6666666666666666
     """
     if n < 1 or m < 1:
         raise ValueError(f"both samples need at least one non-missing value, got {n} and {m}")

@@ -140,28 +140,41 @@ def profile(df: Any, columns: Optional[Sequence[str]] = None, *, reference: Opti
     return merged
 
 
-def _values(df: Any, column: str) -> Any:
+def _long_values(df: Any, names: list[str], side: int) -> Any:
+    """One row per non-missing value: (column, value, side), all columns stacked."""
     from pyspark.sql import functions as F
 
-    value = F.col(column).cast("double")
-    return df.select(value.alias("value")).where(value.isNotNull() & ~F.isnan(value))
+    stacked = None
+    for c in names:
+        value = F.col(c).cast("double")
+        part = df.select(F.lit(c).alias("column"), value.alias("value"), F.lit(side).alias("side")) \
+            .where(value.isNotNull() & ~F.isnan(value))
+        stacked = part if stacked is None else stacked.unionByName(part)
+    return stacked
 
 
-def _ks_partitions(n: int, m: int) -> Any:
+def _ks_partitions(sizes: dict) -> Any:
     def run(batches: Any) -> Any:
         chunks = [b for b in batches if len(b)]
-        if chunks:
-            yield pd.DataFrame([exact_ks.ks_partial(pd.concat(chunks, ignore_index=True), n, m)])
+        if not chunks:
+            return
+        rows = []
+        for column, chunk in pd.concat(chunks, ignore_index=True).groupby("column", sort=False):
+            n, m = sizes[column]
+            rows.append({"column": column, **exact_ks.ks_partial(chunk, n, m)})
+        yield pd.DataFrame(rows)
     return run
 
 
 def ks(reference: Any, current: Any, columns: Optional[Sequence[str]] = None) -> dict[str, st.TestResult]:
     """Exact two-sample KS tests of Spark DataFrame columns, sort-based and distributed.
 
-    Both samples are grouped by value (counts per side), range-partitioned and sorted by
-    Spark; each range is summarised in ``mapInPandas`` and the driver combines the ranges
-    (:func:`loopwise.profiles.ks_combine`). D equals ``scipy.stats.ks_2samp``'s and the
-    p-value follows scipy's rule. Missing (null or NaN) values are dropped.
+    Both samples of every column are stacked, grouped by (column, value) with counts per
+    side, range-partitioned and sorted by Spark; each range is summarised in
+    ``mapInPandas`` and the driver combines the ranges (:func:`loopwise.profiles.ks_combine`).
+    D equals ``scipy.stats.ks_2samp``'s and the p-value follows scipy's rule. Missing (null
+    or NaN) values are dropped. Three Spark jobs whatever the number of columns (sizes,
+    the sort's sampling, the sort); the shuffle carries one row per distinct value.
 
     Returns
     -------
@@ -177,25 +190,21 @@ def ks(reference: Any, current: Any, columns: Optional[Sequence[str]] = None) ->
 
     names = _columns(reference, columns, "reference")
     _columns(current, names, "current")
-    sizes = []
-    for df in (reference, current):
-        counts = [F.count(F.when(F.col(c).cast("double").isNotNull() & ~F.isnan(F.col(c).cast("double")), 1))
-                  .alias(c) for c in names]
-        sizes.append(df.agg(*counts).collect()[0].asDict())
-    schema = ("first double, total_a long, total_b long, hi_a array<long>, hi_b array<long>, lo_a array<long>, "
-              "lo_b array<long>")
-    out = {}
-    for c in names:
-        n, m = int(sizes[0][c]), int(sizes[1][c])
+    both = _long_values(reference, names, 0).unionByName(_long_values(current, names, 1))
+    sizes = {c: [0, 0] for c in names}
+    for row in both.groupBy("column", "side").count().collect():
+        sizes[row["column"]][row["side"]] = int(row["count"])
+    for c, (n, m) in sizes.items():
         if n == 0 or m == 0:
             raise ValueError(f"column {c!r} has no non-missing values in the {'reference' if n == 0 else 'current'}")
-        both = (_values(reference, c).withColumn("side", F.lit(0))
-                .unionByName(_values(current, c).withColumn("side", F.lit(1))))
-        grouped = both.groupBy("value").agg(F.sum(1 - F.col("side")).cast("long").alias("count_a"),
-                                            F.sum("side").cast("long").alias("count_b"))
-        partials = grouped.orderBy("value").mapInPandas(_ks_partitions(n, m), schema).collect()
-        out[c] = exact_ks.ks_combine([row.asDict() for row in partials], n, m)
-    return out
+    grouped = both.groupBy("column", "value").agg(F.sum(1 - F.col("side")).cast("long").alias("count_a"),
+                                                  F.sum("side").cast("long").alias("count_b"))
+    schema = ("column string, first double, total_a long, total_b long, hi_a array<long>, hi_b array<long>, "
+              "lo_a array<long>, lo_b array<long>")
+    partials: dict[str, list] = {c: [] for c in names}
+    for row in grouped.orderBy("column", "value").mapInPandas(_ks_partitions(sizes), schema).collect():
+        partials[row["column"]].append(row.asDict())
+    return {c: exact_ks.ks_combine(partials[c], *sizes[c]) for c in names}
 
 
 def compare(reference: Any, current: Any, columns: Optional[Sequence[str]] = None, *, exact: bool = False,
