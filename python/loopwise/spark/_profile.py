@@ -36,6 +36,17 @@ def _spark_kind(data_type: Any) -> str:
     return "categorical"
 
 
+def _as_pandas_friendly(df: Any, name: str) -> Any:
+    """The column, with dates cast to timestamps (Arrow hands dates to pandas as Python
+    objects; as timestamps they are compared as time, in seconds)."""
+    from pyspark.sql import functions as F
+    from pyspark.sql import types as T
+
+    if isinstance(df.schema[name].dataType, T.DateType):
+        return F.col(name).cast("timestamp").alias(name)
+    return F.col(name)
+
+
 def _columns(df: Any, columns: Optional[Sequence[str]], name: str = "df") -> list[str]:
     if not hasattr(df, "mapInPandas"):
         raise TypeError(f"{name} must be a pyspark.sql.DataFrame, got {type(df).__name__}")
@@ -124,7 +135,7 @@ def profile(df: Any, columns: Optional[Sequence[str]] = None, *, reference: Opti
             raise ValueError(f"edges must be 'sketch', None or a dict column -> edges, got {edges!r}")
         settings = {"kinds": kinds, "edges": dict(edges) if isinstance(edges, Mapping) else None, "bins": bins,
                     "k": k, "max_categories": max_categories, "lg_max_k": lg_max_k}
-    table = df.select(*names)
+    table = df.select(*[_as_pandas_friendly(df, c) for c in names])
     blobs = [row["profile"] for row in table.mapInPandas(_profile_partitions(settings), "profile binary").collect()]
     if not blobs:  # an empty table: summarise no rows with the same settings
         return build(empty_frame(settings["kinds"]), **settings)

@@ -192,11 +192,11 @@ def test_a_loop_monitors_a_table_it_never_loads(tmp_path):
     rng = np.random.default_rng(7)
     X = pd.DataFrame({"x": rng.normal(size=200), "y": rng.normal(size=200)})
     model = LogisticRegression().fit(X, (X["x"] > 0).astype(int))
-    loop = FeedbackLoop(str(tmp_path / "loop"), model=model)  # no reference table given
+    loop = FeedbackLoop(str(tmp_path / "loop"), model=model, durability="process")  # no reference table
     big = pd.DataFrame({"x": rng.normal(size=50_000), "y": rng.normal(size=50_000)})
     profile = build(big)  # KLL compaction is randomised: the same object's bytes are compared
     loop.set_reference_profile(profile)
-    reopened = FeedbackLoop(str(tmp_path / "loop"))
+    reopened = FeedbackLoop(str(tmp_path / "loop"), durability="process")
     stored = reopened.reference_profile()
     assert stored.to_bytes() == profile.to_bytes()
     today = pd.DataFrame({"x": rng.normal(size=20_000), "y": rng.normal(1.0, size=20_000)})

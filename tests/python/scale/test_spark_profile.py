@@ -57,17 +57,16 @@ def test_sketch_edges_two_passes_count_every_value(spark):
 
 
 def test_spark_exact_ks_equals_scipy(spark):
-    from loopwise.spark import compare, ks
+    from loopwise.spark import compare
 
     ref, cur = _frames(2)
-    ref_df, cur_df = spark.createDataFrame(ref), spark.createDataFrame(cur)
-    results = ks(ref_df, cur_df, ["x", "n"])
+    report = compare(spark.createDataFrame(ref), spark.createDataFrame(cur), exact=True, tests="ks")
+    table = report.table.set_index("column")
+    assert table.loc["c", "test"] != "ks"  # a categorical column keeps its own test
     for c in ("x", "n"):
         expected = scipy.stats.ks_2samp(ref[c].dropna(), cur[c])
-        assert results[c].statistic == expected.statistic
-        assert results[c].p_value == pytest.approx(expected.pvalue, rel=1e-9)
-    report = compare(ref_df, cur_df, exact=True, tests={"x": "ks"})
-    assert report.table.set_index("column").loc["x", "statistic"] == results["x"].statistic
+        assert table.loc[c, "test"] == "ks" and table.loc[c, "statistic"] == expected.statistic
+        assert table.loc[c, "p_value"] == pytest.approx(expected.pvalue, rel=1e-9)
 
 
 def test_spark_bad_input(spark):
