@@ -117,31 +117,7 @@ def merge_cost(columns: int, partitions: int = 200) -> tuple[float, int]:
     return time.perf_counter() - start, int(np.mean([len(b) for b in blobs]))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
-    parser.add_argument("--columns", type=int, default=20)
-    args = parser.parse_args()
-    spark = spark_session()
-    warm_ref, warm_cur = spark_tables(spark, 100_000, args.columns)
-    spark_run(spark, warm_ref, warm_cur)  # warm-up: JVM JIT and Python workers
-    warm_ref.unpersist(), warm_cur.unpersist()
-    lines = []
-    for rows in args.rows:
-        ref, cur = spark_tables(spark, rows, args.columns)
-        spark_seconds, reference, report = spark_run(spark, ref, cur)
-        ref.unpersist(), cur.unpersist()
-        single_seconds, single_reference, single_report = single_process(rows, args.columns)
-        size = len(reference.to_bytes())
-        same = report.drifted_columns == single_report.drifted_columns
-        load = os.getloadavg()[0]
-        lines.append(f"| {rows:,} x {args.columns} | {single_seconds:.1f} s | {spark_seconds:.1f} s | "
-                     f"{spark_seconds / single_seconds:.2f}x | {size / 1024:.1f} KB | "
-                     f"{len(report.drifted_columns)} / {len(single_report.drifted_columns)} "
-                     f"({'same' if same else 'different'}) | {load:.1f} |")
-        print(lines[-1], flush=True)
-    merge_seconds, partition_bytes = merge_cost(args.columns)
-    spark.stop()
+def _write(lines: list[str], merge_seconds: float, partition_bytes: int, columns: int, pending: list[int]) -> str:
     text = "\n".join([
         header("scale: profiles on Spark local[2] vs one process"),
         "Work on both sides: reference profile (pass 1: moments, KLL k=200 and edges from the sketch; pass 2: exact "
@@ -156,19 +132,57 @@ def main() -> int:
         "(Spark / one process) | load |",
         "|---|---|---|---|---|---|---|",
         *lines,
+        *([f"\nNot measured (the run was stopped before them): {', '.join(f'{r:,}' for r in pending)} rows."]
+          if pending else []),
+        "",
+        "Targets: Spark within 1.5x of one process, and a 10M-row profile <= 1 MB. The size target holds (about "
+        "100 KB for 20 columns). The time target is NOT met on this run: the engine's overhead (Arrow transfer "
+        "JVM -> Python, Python workers started per stage, each importing loopwise.drift, and two cores shared "
+        "with a load average near 20 from other jobs) costs more than the profiling itself here. The one-process "
+        "side runs one core for one job; Spark's two tasks compete for the same two busy cores. 50M rows was not "
+        "run (a 10M-row run took 10 minutes under this load).",
         "",
         "Cluster arithmetic (measured here, scales linearly): each partition sends one profile to the driver "
-        f"(a collect, no shuffle): {partition_bytes / 1024:.1f} KB for {args.columns} numeric columns, so a "
+        f"(a collect, no shuffle): {partition_bytes / 1024:.1f} KB for {columns} numeric columns, so a "
         f"1,000-partition table moves {partition_bytes * 1000 / 2**20:.1f} MB per profile pass (the reference's "
         "second pass sends 11 counts per column, well under 1 KB per partition). Driver work per merge: "
-        f"{merge_seconds / 200 * 1000:.2f} ms per partition profile ({args.columns} KLL merges + counts, measured "
+        f"{merge_seconds / 200 * 1000:.2f} ms per partition profile ({columns} KLL merges + counts, measured "
         f"over 200 profiles), i.e. about {merge_seconds / 200 * 1000:.1f} s for 1,000 partitions: linear in "
         "partitions and columns, independent of rows. The merged profile's size grows only with log(rows) "
-        "(KLL keeps O(k log(n/k)) items). Time per row is dominated by DataSketches' KLL update (measured "
-        "about 0.3 us per value at this load, 20 columns x 2 profiles per row).",
+        "(KLL keeps O(k log(n/k)) items). Time per row is dominated by DataSketches' KLL update (20 columns "
+        "x 2 profiles per row).",
     ])
     with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "results", "scale.md"), "w") as handle:
         handle.write(text + "\n")
+    return text
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000])
+    parser.add_argument("--columns", type=int, default=20)
+    args = parser.parse_args()
+    merge_seconds, partition_bytes = merge_cost(args.columns)
+    spark = spark_session()
+    warm_ref, warm_cur = spark_tables(spark, 100_000, args.columns)
+    spark_run(spark, warm_ref, warm_cur)  # warm-up: JVM JIT and Python workers
+    warm_ref.unpersist(), warm_cur.unpersist()
+    lines: list[str] = []
+    for i, rows in enumerate(args.rows):
+        ref, cur = spark_tables(spark, rows, args.columns)
+        spark_seconds, reference, report = spark_run(spark, ref, cur)
+        ref.unpersist(), cur.unpersist()
+        single_seconds, single_reference, single_report = single_process(rows, args.columns)
+        size = len(reference.to_bytes())
+        same = report.drifted_columns == single_report.drifted_columns
+        load = os.getloadavg()[0]
+        lines.append(f"| {rows:,} x {args.columns} | {single_seconds:.1f} s | {spark_seconds:.1f} s | "
+                     f"{spark_seconds / single_seconds:.2f}x | {size / 1024:.1f} KB | "
+                     f"{len(report.drifted_columns)} / {len(single_report.drifted_columns)} "
+                     f"({'same' if same else 'different'}) | {load:.1f} |")
+        print(lines[-1], flush=True)
+        text = _write(lines, merge_seconds, partition_bytes, args.columns, args.rows[i + 1:])  # kept if stopped
+    spark.stop()
     print(text)
     return 0
 
