@@ -460,8 +460,10 @@ def compare(reference: Any, current: Any, *, tests: Union[str, Mapping[str, str]
 
     Parameters
     ----------
-    reference, current : table
-        numpy arrays, pandas, polars or pyarrow tables with the same columns. Integer
+    reference, current : table or Profile
+        numpy arrays, pandas, polars or pyarrow tables with the same columns, or two
+        :class:`loopwise.profiles.Profile` (a table never loaded here: the comparison then
+        runs on exact merged counts and sketches, see :func:`loopwise.profiles.compare`). Integer
         and float columns are numeric; datetime (tz-naive or tz-aware, the same on both
         sides) and timedelta columns are compared as time in seconds, never as
         categories; bool, category and str / object columns are categorical.
@@ -551,6 +553,19 @@ def compare(reference: Any, current: Any, *, tests: Union[str, Mapping[str, str]
     >>> report.drifted_columns
     ['x2']
     """
+    from ..profiles.profile import Profile  # loopwise.profiles builds on this module: imported on use
+
+    if isinstance(reference, Profile) or isinstance(current, Profile):
+        if not (isinstance(reference, Profile) and isinstance(current, Profile)):
+            raise TypeError("reference and current must both be tables or both be loopwise Profiles")
+        if categorical is not None or columns is not None or multivariate is not None or bins != st.PSI_BINS:
+            raise ValueError("categorical, columns, bins and multivariate are fixed when profiles are built; "
+                             "pass them to loopwise.profiles.build (or the engine's profile function)")
+        from ..profiles.compare import compare as compare_profiles
+
+        return compare_profiles(reference, current, tests=tests, alpha=alpha, correction=correction,
+                                drift_share=drift_share, thresholds=thresholds, psi_epsilon=psi_epsilon,
+                                js_base=js_base, missing_threshold=missing_threshold)
     if multivariate not in (None, "mmd", "classifier"):
         raise ValueError(f"multivariate must be None, 'mmd' or 'classifier', got {multivariate!r}")
     profile = Reference.fit(reference, categorical=categorical, columns=columns, bins=bins, n_jobs=n_jobs)

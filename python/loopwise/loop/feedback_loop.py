@@ -5,7 +5,8 @@ One directory holds everything the loop remembers:
 - ``store.db``     every served prediction and every label or correction (FeedbackStore)
 - ``shadow.db``    predictions of a challenger running in shadow mode
 - ``registry/``    immutable model versions, aliases and the audit log (ModelRegistry)
-- ``reference.*``  the reference data the inputs are compared with
+- ``reference.*``  the reference data the inputs are compared with (``reference.lwprofile``:
+                   a profile of a reference table the loop never loads)
 - ``state.json``   the loop's own small state (detector state, last training, step keys),
                    replaced atomically after every decision
 
@@ -354,6 +355,43 @@ class FeedbackLoop:
         frame = self._reference
         labels = frame["__label__"].to_numpy() if "__label__" in frame else None
         return frame.drop(columns=["__label__"], errors="ignore"), labels
+
+    def set_reference_profile(self, profile: Any) -> None:
+        """Keep ``profile`` (a :class:`loopwise.profiles.Profile`) as the reference of the
+        loop's inputs, so :meth:`monitor_profile` compares profiles of new data with it
+        without the loop ever loading the reference table (built on Spark, Dask, ...).
+
+        Examples
+        --------
+        >>> # loop.set_reference_profile(loopwise.spark.profile(spark.table("train")))
+        """
+        from . import _profile_reference
+
+        path = _profile_reference.save(self.path, profile)
+        self.audit.record("reference profile", reasons=[f"stored {os.path.basename(path)}"],
+                          inputs={"columns": profile.columns, "n_rows": profile.n_rows})
+
+    def reference_profile(self) -> Any:
+        """The stored reference profile, or None (see :meth:`set_reference_profile`)."""
+        from . import _profile_reference
+
+        return _profile_reference.load(self.path)
+
+    def monitor_profile(self, current: Any, **options: Any) -> Any:
+        """Drift between the stored reference profile and the profile ``current`` of new
+        data (built with ``reference=loop.reference_profile()``); options go to
+        :func:`loopwise.profiles.compare`. Returns a :class:`loopwise.drift.DriftReport`.
+
+        Examples
+        --------
+        >>> # loop.monitor_profile(loopwise.spark.profile(todays_rows, reference=loop.reference_profile()))
+        """
+        from ..profiles import compare
+
+        reference = self.reference_profile()
+        if reference is None:
+            raise ValueError(f"the loop at {self.path!r} has no reference profile: call set_reference_profile first")
+        return compare(reference, current, **options)
 
     # ------------------------------------------------------------------ models
     def _start(self, model: Any) -> None:
