@@ -1,0 +1,72 @@
+"""A session-wide local Spark (``local[2]``, UI off, two shuffle partitions) for the scale tests.
+
+The same JVM also serves Spark Connect (the ``SparkConnectPlugin``), so the Connect test
+attaches ``SparkSession.builder.remote("local[2]")`` to it instead of starting a second JVM.
+Outside CI a missing ``pyspark`` or Java skips with the reason; under ``CI=true`` it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+import pytest
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+
+
+def need(what: str, ok: bool, hint: str) -> None:
+    """Skip (outside CI) or fail (under CI=true) when ``ok`` is false."""
+    if ok:
+        return
+    message = f"{what} is missing: {hint}"
+    if _in_ci():
+        pytest.fail(f"{message} (CI must run the Spark/Dask tests; scripts/test.sh installs them)")
+    pytest.skip(message)
+
+
+def _has(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+@pytest.fixture(scope="session")
+def spark():
+    need("pyspark", _has("pyspark"), "pip install 'loopwise[spark]'")
+    need("Java", shutil.which("java") is not None, "install a JRE 17 (scripts/services/java.sh)")
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    import pyspark
+    from pyspark.sql import SparkSession
+
+    builder = (
+        SparkSession.builder.master("local[2]")
+        .appName("loopwise-scale-tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.driver.memory", "1g")
+    )
+    if int(pyspark.__version__.split(".")[0]) >= 4:
+        # pyspark 4 wheels bundle the Connect server: start it in this JVM for the Connect test.
+        builder = builder.config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def spark_connect(spark):
+    """A Spark Connect session served by the ``spark`` fixture's JVM (pyspark >= 4)."""
+    need("Spark Connect client deps", all(_has(m) for m in ("grpc", "grpc_status", "google.rpc")),
+         "pip install 'loopwise[spark]' (grpcio, grpcio-status, googleapis-common-protos)")
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.builder.remote("local[2]").getOrCreate()
+    yield session
+    # session.stop() would also stop the local server's JVM, which the spark fixture owns.
