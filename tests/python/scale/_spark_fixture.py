@@ -1,7 +1,10 @@
 """A session-wide local Spark (``local[2]``, UI off, two shuffle partitions) for the scale tests.
 
-The same JVM also serves Spark Connect (the ``SparkConnectPlugin``), so the Connect test
-attaches ``SparkSession.builder.remote("local[2]")`` to it instead of starting a second JVM.
+The same JVM also serves Spark Connect (the ``SparkConnectPlugin`` on a free port), and the
+Connect test attaches a ``remote("sc://localhost:<port>")`` client to it: pyspark refuses
+``remote("local[2]")`` while a classic session runs in the process (SESSION_ALREADY_EXIST),
+and a second JVM would double the tests' start-up time. The client is the real Connect
+client: every DataFrame operation travels over gRPC, none through a SparkContext.
 Outside CI a missing ``pyspark`` or Java skips with the reason; under ``CI=true`` it fails.
 """
 
@@ -34,6 +37,14 @@ def _has(module: str) -> bool:
     return importlib.util.find_spec(module) is not None
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:  # other test runs on this machine may hold the default 15002
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
 def spark():
     need("pyspark", _has("pyspark"), "pip install 'loopwise[spark]'")
@@ -54,6 +65,7 @@ def spark():
     if int(pyspark.__version__.split(".")[0]) >= 4:
         # pyspark 4 wheels bundle the Connect server: start it in this JVM for the Connect test.
         builder = builder.config("spark.plugins", "org.apache.spark.sql.connect.SparkConnectPlugin")
+        builder = builder.config("spark.connect.grpc.binding.port", str(_free_port()))
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     yield session
@@ -62,11 +74,13 @@ def spark():
 
 @pytest.fixture(scope="session")
 def spark_connect(spark):
-    """A Spark Connect session served by the ``spark`` fixture's JVM (pyspark >= 4)."""
+    """A Spark Connect client session served by the ``spark`` fixture's JVM (pyspark >= 4)."""
     need("Spark Connect client deps", all(_has(m) for m in ("grpc", "grpc_status", "google.rpc")),
          "pip install 'loopwise[spark]' (grpcio, grpcio-status, googleapis-common-protos)")
     from pyspark.sql import SparkSession
 
-    session = SparkSession.builder.remote("local[2]").getOrCreate()
+    port = spark.conf.get("spark.connect.grpc.binding.port", None)
+    need("a Spark Connect server", port is not None, "pyspark >= 4 bundles it (pip install 'loopwise[spark]')")
+    session = SparkSession.builder.remote(f"sc://localhost:{port}").getOrCreate()
     yield session
-    # session.stop() would also stop the local server's JVM, which the spark fixture owns.
+    session.stop()
