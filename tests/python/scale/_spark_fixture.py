@@ -77,10 +77,12 @@ def spark_connect(spark):
     """A Spark Connect client session served by the ``spark`` fixture's JVM (pyspark >= 4)."""
     need("Spark Connect client deps", all(_has(m) for m in ("grpc", "grpc_status", "google.rpc")),
          "pip install 'loopwise[spark]' (grpcio, grpcio-status, googleapis-common-protos)")
-    from pyspark.sql import SparkSession
+    # The Connect client's own builder: the classic builder refuses any remote session while a
+    # classic one runs. It changes no environment variable, so later classic sessions stay classic.
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
 
     port = spark.conf.get("spark.connect.grpc.binding.port", None)
     need("a Spark Connect server", port is not None, "pyspark >= 4 bundles it (pip install 'loopwise[spark]')")
-    session = SparkSession.builder.remote(f"sc://localhost:{port}").getOrCreate()
+    session = ConnectSession.builder.remote(f"sc://localhost:{port}").getOrCreate()
     yield session
     session.stop()
