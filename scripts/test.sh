@@ -89,6 +89,9 @@ if [ "${LOOPWISE_SKIP_AIRFLOW:-0}" != "1" ]; then
 fi
 export LOOPWISE_AIRFLOW_VENV="$ROOT/$AIRFLOW_VENV"
 
+# Java 17 for the Spark tests (tests/python/scale).
+bash scripts/services/java.sh
+
 section "pytest"
 # Run from the tests folder so the installed package (not the source tree) is imported.
 set +e

@@ -1,11 +1,20 @@
-"""loopwise on Dask: profiles, drift and explanations of Dask DataFrames, computed per
-partition by the engine-free functions of loopwise.
+"""loopwise on Dask: thin adapters over the engine-free per-partition functions. Needs
+``pip install 'loopwise[dask]'``.
 
-Install with ``pip install 'loopwise[dask]'``."""
+- ``explain(ddf, explainer, ...)`` explains a Dask DataFrame through ``map_partitions``;
+- ``profile(ddf, ...)`` summarises it into a small mergeable profile; ``compare`` profiles two
+  tables and compares them; ``ks`` is the exact distributed Kolmogorov-Smirnov test.
 
-# MERGE NOTE: this file holds only the profile exports (branch wip-profiles). The explain
-# exports (from ._explain) come from the other branch; the merge keeps both import lines
-# and both sets of names in __all__.
+Examples
+--------
+>>> import loopwise.dask
+>>> callable(loopwise.dask.explain) and callable(loopwise.dask.profile)
+True
+"""
+
+from __future__ import annotations
+
+from ._explain import explain
 from ._profile import compare, ks, profile
 
-__all__ = ["profile", "ks", "compare"]
+__all__ = ["explain", "profile", "ks", "compare"]

@@ -1,6 +1,7 @@
 """Explanations: TreeSHAP for tree ensembles, model-agnostic explainers (KernelSHAP,
 permutation and exact SHAP, linear SHAP, LIME, surrogate trees), background helpers and
-the shared ``Explanation`` result object with its plots.
+the shared ``Explanation`` result object with its plots; ``explain_partition`` explains one
+partition of a table from an explainer's JSON (what the Spark and Dask adapters run).
 
 Examples
 --------
@@ -11,6 +12,7 @@ Examples
 
 from __future__ import annotations
 
+from ._partition import explain_partition
 from .background import Background, kmeans, sample
 from .exact import ExactExplainer
 from .explanation import Explanation
@@ -32,6 +34,7 @@ __all__ = [
     "PermutationExplainer",
     "SurrogateTree",
     "TreeExplainer",
+    "explain_partition",
     "kmeans",
     "sample",
     "surrogate_tree",

@@ -188,6 +188,39 @@ class KernelExplainer(CoalitionExplainer):
             phi[start:stop], se[start:stop] = block_phi, block_se
         return self._explanation(rows, phi, None if selection else se, X)
 
+    def to_json(self) -> str:
+        """The explainer as JSON text (background, link, resolved seed, settings).
+
+        A ``TreeEnsemble`` model is embedded; any other model is a Python callable with no
+        JSON form and must be passed again to :meth:`from_json`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> f = lambda X: 2 * X[:, 0] - X[:, 1]
+        >>> explainer = KernelExplainer(f, np.zeros((1, 2)), random_state=0)
+        >>> KernelExplainer.from_json(explainer.to_json(), model=f)([[1.0, 1.0]]).values.round(9).tolist()
+        [[2.0, -1.0]]
+        """
+        from ._json import dumps
+
+        return dumps(self)
+
+    @classmethod
+    def from_json(cls, text: str, *, model: Any = None, n_jobs: Optional[int] = None) -> "KernelExplainer":
+        """Rebuild an explainer from :meth:`to_json` text (``model``: the callable, unless embedded).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> f = lambda X: X.sum(1)
+        >>> KernelExplainer.from_json(KernelExplainer(f, np.ones((2, 2))).to_json(), model=f).expected_value
+        2.0
+        """
+        from ._json import loads
+
+        return loads(text, model=model, n_jobs=n_jobs, expect=cls)
+
     # ------------------------------------------------------------------ internals
     def _explain_block(
         self, design: Any, rows: np.ndarray, full: np.ndarray, tol: Optional[float], selection: Any

@@ -321,6 +321,37 @@ class TreeExplainer:
             out[begin:end] = self._core.interaction_values(values[begin:end], n_jobs)
         return self._squeeze(out)
 
+    def to_json(self) -> str:
+        """The explainer as JSON text (trees, background, settings), e.g. to ship it to workers.
+
+        A Pipeline's preprocessing has no JSON form: such an explainer raises ``ValueError``.
+
+        Examples
+        --------
+        >>> from sklearn.tree import DecisionTreeRegressor
+        >>> tree = DecisionTreeRegressor(max_depth=2).fit([[0, 0], [0, 1], [1, 0], [1, 1]], [0, 1, 2, 3])
+        >>> TreeExplainer.from_json(TreeExplainer(tree).to_json()).shap_values([[1, 1]]).tolist()
+        [[1.0, 0.5]]
+        """
+        from ._json import dumps
+
+        return dumps(self)
+
+    @classmethod
+    def from_json(cls, text: str, *, n_jobs: Optional[int] = None) -> "TreeExplainer":
+        """Rebuild an explainer from :meth:`to_json` text; its values equal the original's bit for bit.
+
+        Examples
+        --------
+        >>> from sklearn.tree import DecisionTreeRegressor
+        >>> tree = DecisionTreeRegressor(max_depth=1).fit([[0.0], [1.0]], [0.0, 1.0])
+        >>> TreeExplainer.from_json(TreeExplainer(tree).to_json()).expected_value
+        0.5
+        """
+        from ._json import loads
+
+        return loads(text, n_jobs=n_jobs, expect=cls)
+
     def __repr__(self) -> str:
         return (
             f"TreeExplainer(trees={self.ensemble.n_trees}, features={self.ensemble.n_features}, "

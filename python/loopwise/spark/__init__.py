@@ -1,11 +1,21 @@
-"""loopwise on Spark (classic and Spark Connect): profiles, drift and explanations of
-Spark DataFrames, computed per partition by the engine-free functions of loopwise.
+"""loopwise on Spark (classic and Spark Connect): thin adapters over the engine-free
+per-partition functions. Needs ``pip install 'loopwise[spark]'`` and Java 17.
 
-Install with ``pip install 'loopwise[spark]'``."""
+- ``explain(df, explainer, ...)`` explains a Spark DataFrame through ``mapInPandas``;
+- ``profile(df, ...)`` summarises it into a small mergeable profile (per partition, merged on
+  the driver); ``compare`` profiles two tables and compares them; ``ks`` is the exact
+  distributed Kolmogorov-Smirnov test.
 
-# MERGE NOTE: this file holds only the profile exports (branch wip-profiles). The explain
-# exports (from ._explain) come from the other branch; the merge keeps both import lines
-# and both sets of names in __all__.
+Examples
+--------
+>>> import loopwise.spark
+>>> callable(loopwise.spark.explain) and callable(loopwise.spark.profile)
+True
+"""
+
+from __future__ import annotations
+
+from ._explain import explain
 from ._profile import compare, ks, profile
 
-__all__ = ["profile", "ks", "compare"]
+__all__ = ["explain", "profile", "ks", "compare"]
