@@ -347,6 +347,8 @@ class FeedbackLoop:
         if X_ref is not None and y_ref is not None:
             metrics[metric_name] = score(model, self._model_input(X_ref), y_ref, metric_name)
         version = self.registry.register(model, metrics=metrics, tags={"role": "initial champion"})
+        if X_ref is not None and y_ref is not None:
+            self._write_card(version, model, self._model_input(X_ref), y_ref, frame=X_ref)
         self.registry.promote(version, reason="initial champion")
         self._state.update(
             baseline=metrics.get(metric_name), metric_name=metric_name, trained_at=str(_now()), labels_at_training=0
@@ -987,6 +989,8 @@ class FeedbackLoop:
                   "window": fitted["window"], "refit_with_holdout": bool(self.policy.refit_with_holdout)},
         )
         self.audit.record_validation(gate, model_version=version)
+        self._write_card(version, model, X_hold, y_hold, frame=frame.iloc[holdout], train_frame=frame.iloc[rows],
+                         gate=gate_record)
         out["challenger"] = int(version)
         out["training_window"] = window
         if self.policy.shadow:
@@ -996,6 +1000,24 @@ class FeedbackLoop:
         self._promote(version, reason="; ".join(reasons), metric=float(gate.metrics["challenger"]))
         out["action"] = "promoted"
         return out
+
+    def _write_card(self, version: int, model: Any, X: Any, y: np.ndarray, *, frame: Optional[pd.DataFrame] = None,
+                    train_frame: Optional[pd.DataFrame] = None, gate: Optional[dict] = None) -> None:
+        """Write the version's model card into the registry (``cards/v<n>.json``, ``.html``).
+
+        A card that cannot be written is recorded in the audit log; it never stops the loop.
+        """
+        from .cards import build_card, save_card
+
+        try:
+            reference, _ = self._reference_xy()
+            card = build_card(self.registry, version, model, X, y, X_train=train_frame, reference=reference,
+                              gate=gate, slices=list(self.slices or []), sensitive=list(self.sensitive or []),
+                              group_frame=frame, random_state=self.random_state)
+            save_card(self.registry.path, card)
+        except Exception as error:  # the card documents a version; failing to write it must not lose the version
+            self.audit.record("card", model_version=int(version), passed=False,
+                              reasons=[f"no model card: {type(error).__name__}: {error}"])
 
     def _stale_p(self, champion: Any, X: Any, y: np.ndarray) -> Optional[float]:
         """p-value of "the champion is worse on these rows than its baseline" (None: untested)."""
