@@ -75,7 +75,9 @@ def _sentences(card: dict) -> list:
     promotions = lineage.get("promotions", [])
     if promotions:
         last = promotions[-1]
-        out.append(f"{last['action'].capitalize()} as {last['alias']} at {last['timestamp'][:19]}: {last['reason']}.")
+        done = {"promote": "Promoted", "rollback": "Restored by a rollback", "alias": "Set"}.get(last["action"],
+                                                                                         last["action"])
+        out.append(f"{done} as {last['alias']} at {last['timestamp'][:19]} (wall clock): {last['reason']}.")
     return out
 
 
@@ -112,6 +114,8 @@ def render_card(card: dict) -> str:
     parts.append(bar_svg([m["name"] for m in metrics], [m["value"] for m in metrics], title="holdout metrics",
                          intervals=[(m["ci_low"], m["ci_high"]) for m in metrics]))
     parts.append(table(_frame(metrics), fold_after=None))
+    if holdout.get("scored"):
+        parts.append(f"<p>Scored: {html.escape(holdout['scored'])}.</p>")
     parts.append("<h2>Per slice</h2>" + table(_frame(card.get("slices", [])), what="groups"))
     groups = card.get("groups", {})
     parts.append("<h2>Per sensitive group</h2>" + table(_frame(groups.get("rows", [])), what="groups"))

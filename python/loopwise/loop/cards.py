@@ -180,7 +180,7 @@ def _section(build: Any, *args: Any) -> dict:
 
 def build_card(registry: Any, version: int, model: Any, X_holdout: Any, y_holdout: Any, *,
                X_train: Any = None, reference: Any = None, gate: Optional[dict] = None,
-               slices: Any = (), sensitive: Any = (), group_frame: Any = None,
+               slices: Any = (), sensitive: Any = (), group_frame: Any = None, judged_model: Any = None,
                registered_by: str = "loopwise FeedbackLoop", random_state: int = 0) -> dict:
     """The card of ``version`` as a JSON-serialisable dict (see :func:`card_schema`).
 
@@ -202,6 +202,9 @@ def build_card(registry: Any, version: int, model: Any, X_holdout: Any, y_holdou
         Columns of ``group_frame`` (default ``X_holdout``) to report per group.
     group_frame : DataFrame, optional
         The holdout rows with those columns, when ``X_holdout`` is an array.
+    judged_model : estimator, optional
+        The model the gate judged, when the version was then refitted with the holdout rows:
+        the holdout metrics are that model's (the version itself has seen those rows).
 
     Examples
     --------
@@ -218,7 +221,7 @@ def build_card(registry: Any, version: int, model: Any, X_holdout: Any, y_holdou
     """
     info = registry.info(version)
     y = np.asarray(y_holdout)
-    predicted = np.asarray(model.predict(X_holdout))
+    predicted = np.asarray((model if judged_model is None else judged_model).predict(X_holdout))
     classifier = is_classifier(model) or y.dtype.kind in "OUSb"
     metric = "accuracy" if classifier else "rmse"
     names = [metric] if classifier else ["rmse", "mae"]
@@ -250,7 +253,9 @@ def build_card(registry: Any, version: int, model: Any, X_holdout: Any, y_holdou
         "model": {"class": info["class"], "format": info["format"], "sha256": info["sha256"],
                   "parameters": _parameters(model)},
         "data": {"window": window, "n_rows": _rows_in(window, X_train)},
-        "holdout": {"n": int(len(y)), "metrics": [_metric_record(y, predicted, m, random_state) for m in names]},
+        "holdout": {"n": int(len(y)), "metrics": [_metric_record(y, predicted, m, random_state) for m in names],
+                    "scored": "this version" if judged_model is None else
+                    "the model the gate judged; this version was then refitted with these rows too"},
         "slices": groups(slices, False)["rows"],
         "groups": groups(sensitive, True),
         "explanation": _section(_explanation, model, X_holdout, random_state),

@@ -990,7 +990,7 @@ class FeedbackLoop:
         )
         self.audit.record_validation(gate, model_version=version)
         self._write_card(version, model, X_hold, y_hold, frame=frame.iloc[holdout], train_frame=frame.iloc[rows],
-                         gate=gate_record)
+                         gate=gate_record, judged=fitted["model"] if model is not fitted["model"] else None)
         out["challenger"] = int(version)
         out["training_window"] = window
         if self.policy.shadow:
@@ -1002,7 +1002,8 @@ class FeedbackLoop:
         return out
 
     def _write_card(self, version: int, model: Any, X: Any, y: np.ndarray, *, frame: Optional[pd.DataFrame] = None,
-                    train_frame: Optional[pd.DataFrame] = None, gate: Optional[dict] = None) -> None:
+                    train_frame: Optional[pd.DataFrame] = None, gate: Optional[dict] = None,
+                    judged: Any = None) -> None:
         """Write the version's model card into the registry (``cards/v<n>.json``, ``.html``).
 
         A card that cannot be written is recorded in the audit log; it never stops the loop.
@@ -1013,7 +1014,7 @@ class FeedbackLoop:
             reference, _ = self._reference_xy()
             card = build_card(self.registry, version, model, X, y, X_train=train_frame, reference=reference,
                               gate=gate, slices=list(self.slices or []), sensitive=list(self.sensitive or []),
-                              group_frame=frame, random_state=self.random_state)
+                              group_frame=frame, judged_model=judged, random_state=self.random_state)
             save_card(self.registry.path, card)
         except Exception as error:  # the card documents a version; failing to write it must not lose the version
             self.audit.record("card", model_version=int(version), passed=False,
@@ -1087,6 +1088,20 @@ class FeedbackLoop:
         from .report import write_report
 
         return write_report(self, path, status=status if status is not None else self.check())
+
+    def champion_card_path(self) -> Optional[str]:
+        """Path of the champion's model card (HTML), refreshed with its promotions; None without one.
+
+        Examples
+        --------
+        >>> # loop.champion_card_path()  # '<loop>/registry/cards/v3.html'
+        """
+        from .cards import card_paths
+
+        version = self.champion_version
+        if version is None or not os.path.exists(card_paths(self.registry.path, version)[0]):
+            return None
+        return self.registry.card(version).save(card_paths(self.registry.path, version)[1])
 
     def flush(self) -> None:
         """Make every logged row durable against power loss (with ``durability="process"``).
