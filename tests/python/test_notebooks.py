@@ -16,6 +16,7 @@ EXPECTED_IMAGES = {
     "02_explain_a_model.ipynb": 2,  # beeswarm and waterfall, each on its own figure
     "03_monitor_drift.ipynb": 0,
     "04_feedback_loop.ipynb": 1,  # drawn after loop.report(): the report must not steal the backend
+    "05_fairness_and_model_cards.ipynb": 0,
 }
 
 

@@ -29,7 +29,7 @@ __all__ = ["ModelCard", "build_card", "save_card", "load_card", "card_paths", "c
 
 CARD_SCHEMA_VERSION = 1
 _KERNEL_ROWS, _KERNEL_BACKGROUND, _KERNEL_SAMPLES = 100, 50, 256  # KernelSHAP's small budget
-_TREE_ROWS = 500
+_TREE_ROWS = 200
 _MIN_GROUP = 1
 
 

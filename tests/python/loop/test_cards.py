@@ -22,7 +22,7 @@ from sklearn.preprocessing import OneHotEncoder
 
 from loopwise.fairness import GroupThresholdClassifier, make_biased_classification
 from loopwise.loop import FeedbackLoop, ModelRegistry, Policy, Refit, SlidingWindow
-from loopwise.loop.cards import build_card, card_paths, card_schema, wilson_interval
+from loopwise.loop.cards import _TREE_ROWS, build_card, card_paths, card_schema, wilson_interval
 from loopwise.loop.policy import LabelCountTrigger
 
 
@@ -146,7 +146,7 @@ def test_treeshap_importance_matches_shap_and_per_group_metrics_match_sklearn(tm
     card = build_card(registry, version, model, numeric, y.to_numpy(), slices=["segment"], group_frame=X)
     _validate(card)
     assert card["explanation"]["method"].startswith("TreeSHAP")
-    expected = np.abs(shap.TreeExplainer(model).shap_values(numeric.iloc[:500])).mean(axis=0)
+    expected = np.abs(shap.TreeExplainer(model).shap_values(numeric.iloc[:_TREE_ROWS])).mean(axis=0)
     got = {f["feature"]: f["mean_abs_shap"] for f in card["explanation"]["features"]}
     np.testing.assert_allclose([got[c] for c in numeric.columns], expected, rtol=1e-6, atol=1e-9)
     names = [m["name"] for m in card["holdout"]["metrics"]]
