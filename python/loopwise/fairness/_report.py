@@ -45,9 +45,23 @@ class FairnessReport:
     by_group: pd.DataFrame
 
     def to_frame(self) -> pd.DataFrame:
+        """The per-model table (a copy).
+
+        Examples
+        --------
+        >>> FairnessReport(pd.DataFrame({"model": ["m"]}), pd.DataFrame()).to_frame()["model"].tolist()
+        ['m']
+        """
         return self.overall.copy()
 
     def to_dict(self) -> dict:
+        """JSON-serialisable form (NaN becomes None).
+
+        Examples
+        --------
+        >>> FairnessReport(pd.DataFrame({"model": ["m"]}), pd.DataFrame()).to_dict()["overall"]
+        [{'model': 'm'}]
+        """
         return jsonable({"overall": self.overall.to_dict(orient="records"),
                          "by_group": self.by_group.to_dict(orient="records")})
 
@@ -66,6 +80,13 @@ class FairnessReport:
         return out
 
     def to_html(self) -> str:
+        """Both tables as HTML (what a notebook shows).
+
+        Examples
+        --------
+        >>> "<table" in FairnessReport(pd.DataFrame({"model": ["m"]}), pd.DataFrame()).to_html()
+        True
+        """
         return ("<div><h4>Fairness: accuracy and gaps</h4>" + self.overall.to_html(index=False, float_format="%.4f")
                 + "<h4>Per group</h4>" + self.by_group.to_html(index=False, float_format="%.4f") + "</div>")
 

@@ -79,7 +79,14 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any, sample_weight: Any = None, sensitive_features: Any = None) -> "GroupThresholdClassifier":
-        """Fit the wrapped model (unless ``prefit``) and the thresholds on the same rows."""
+        """Fit the wrapped model (unless ``prefit``) and the thresholds on the same rows.
+
+        ``sensitive_features`` (one value per row) replaces the column ``X[sensitive]``.
+
+        Examples
+        --------
+        >>> # GroupThresholdClassifier(model, sensitive="group").fit(X, y) -- see the class example
+        """
         if self.estimator is None:
             raise ValueError("estimator is None: give the classifier to wrap")
         if self.constraint not in CONSTRAINTS:
@@ -122,7 +129,12 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
         return score, index
 
     def predict_proba(self, X: Any, sensitive_features: Any = None) -> np.ndarray:
-        """Probability that the randomised rule predicts each class (deterministic)."""
+        """Probability that the randomised rule predicts each class (deterministic).
+
+        Examples
+        --------
+        >>> # fair.predict_proba(X)[:, 1] -- the share of draws that predict classes_[1]
+        """
         score, index = self._plan_rows(X, sensitive_features)
         positive = np.zeros(len(score))
         for k, (thresholds, probabilities) in enumerate(zip(self.thresholds_, self.probabilities_)):
@@ -131,7 +143,12 @@ class GroupThresholdClassifier(ClassifierMixin, BaseEstimator):
         return np.column_stack([1.0 - positive, positive])
 
     def predict(self, X: Any, sensitive_features: Any = None) -> np.ndarray:
-        """Labels from ``classes_``: each row's threshold drawn from its group's mix (seeded)."""
+        """Labels from ``classes_``: each row's threshold drawn from its group's mix (seeded).
+
+        Examples
+        --------
+        >>> # fair.predict(X) -- see the class example
+        """
         score, index = self._plan_rows(X, sensitive_features)
         draw = np.random.default_rng(self.random_state).random(len(score))
         positive = np.zeros(len(score), dtype=bool)

@@ -324,18 +324,46 @@ class ModelCard:
     data: dict
 
     def to_dict(self) -> dict:
+        """The card as plain JSON types (a copy).
+
+        Examples
+        --------
+        >>> ModelCard({"version": 1}).to_dict()
+        {'version': 1}
+        """
         return json.loads(json.dumps(self.data))
 
     def to_json(self, indent: int = 1) -> str:
+        """The card as JSON text.
+
+        Examples
+        --------
+        >>> ModelCard({"version": 1}).to_json(indent=None)
+        '{"version": 1}'
+        """
         return json.dumps(self.data, indent=indent, allow_nan=False)
 
     def to_html(self) -> str:
+        """One self-contained HTML page (inline CSS and SVG; nothing fetched).
+
+        Examples
+        --------
+        >>> ModelCard({"version": 1}).to_html().startswith("<!DOCTYPE html>")
+        True
+        """
         from ._card_html import render_card
 
         return render_card(self.data)
 
     def save(self, path: Any) -> str:
-        """Write the HTML page (``.html``) or the JSON (any other suffix) to ``path``."""
+        """Write the HTML page (``.html``) or the JSON (any other suffix) to ``path``; returns it.
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> os.path.basename(ModelCard({"version": 1}).save(os.path.join(tempfile.mkdtemp(), "v1.json")))
+        'v1.json'
+        """
         path = os.fspath(path)
         text = self.to_html() if path.endswith((".html", ".htm")) else self.to_json()
         write_bytes_atomic(path, text.encode("utf-8"))
