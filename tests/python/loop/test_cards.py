@@ -160,6 +160,21 @@ def test_treeshap_importance_matches_shap_and_per_group_metrics_match_sklearn(tm
     registry.close()
 
 
+def test_linear_models_get_exact_linear_shap(tmp_path):
+    X, y = make_biased_classification(1500, random_state=6)
+    numeric = X[["x0", "x1", "x2", "x3"]]
+    model = LogisticRegression().fit(numeric, y)
+    registry = ModelRegistry(tmp_path / "registry")
+    card = build_card(registry, registry.register(model), model, numeric, y)
+    _validate(card)
+    assert card["explanation"]["method"].startswith("exact linear SHAP")
+    # Interventional SHAP of a linear margin: w_j (x_j - mean_j), averaged in absolute value.
+    expected = np.abs(model.coef_[0] * (numeric - numeric.mean()).to_numpy()).mean(axis=0)
+    got = {f["feature"]: f["mean_abs_shap"] for f in card["explanation"]["features"]}
+    np.testing.assert_allclose([got[c] for c in numeric.columns], expected, rtol=1e-9)
+    registry.close()
+
+
 def test_a_version_registered_without_the_loop_gets_a_metadata_card(tmp_path):
     registry = ModelRegistry(tmp_path / "registry")
     X, y = make_biased_classification(300, random_state=0)
