@@ -67,3 +67,11 @@ def test_reweighing_narrows_the_parity_gap_of_a_refit():
     report = fairness_report({"base": base, "reweighed": weighted}, Xn, y, sensitive_features=X["group"])
     gaps = report.overall.set_index("model")["demographic_parity"]
     assert gaps["reweighed"] < 0.7 * gaps["base"], report.overall
+
+
+def test_the_loop_configuration_keeps_the_reweighing_retrainer():
+    from loopwise.loop.config import decode, encode
+    from loopwise.loop.policy import Policy
+
+    policy = decode(encode(Policy(retrain=Reweigh("group"))), "policy")
+    assert isinstance(policy.retrain, Reweigh) and policy.retrain.sensitive == "group"
