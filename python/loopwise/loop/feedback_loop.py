@@ -926,6 +926,9 @@ class FeedbackLoop:
             version = self.registry.register_candidate(candidate, metrics=metrics, reason=reason)
             self._models[int(version)] = self._candidates.pop(candidate, None) or self.registry.load(
                 int(version), trusted=self.trusted)
+            if len(frame):
+                self._write_card(int(version), self._models[int(version)], self._model_input(frame),
+                                 frame["label"].to_numpy(), frame=frame)
         self._promote(int(version), reason=reason, metric=metric)
         self._save_state()
         return int(version)

@@ -201,3 +201,21 @@ def test_card_html_is_self_contained_and_renders(loop_run):
     from test_reports_visual import _check, _look
 
     _check(_look(html_path, "model_card"), min_images=2)
+
+
+def test_a_candidate_promoted_by_hand_gets_its_card(tmp_path):
+    X, y = make_biased_classification(1600, random_state=8)
+    stamps = pd.Timestamp("2026-01-01") + pd.to_timedelta(np.arange(len(y)), unit="min")
+    policy = Policy(selection=SlidingWindow(n_rows=1200), validation_rows=None, min_labels=200)
+    loop = FeedbackLoop(tmp_path / "loop", model=_pipeline().fit(X.iloc[:300], y[:300]), reference=X.iloc[:300],
+                        reference_labels=y[:300], policy=policy, sensitive=["group"])
+    ids = [str(i) for i in range(300, len(y))]
+    loop.predict(X.iloc[300:], ids=ids, timestamp=stamps[300:])
+    loop.feedback(ids, y[300:])
+    candidate = loop.train_challenger(["by hand"])["challenger"]
+    version = loop.promote(candidate, reason="reviewed by a person")
+    card = loop.registry.card(version).to_dict()
+    _validate(card)
+    assert card["holdout"]["n"] > 0 and card["groups"]["rows"]
+    assert card["lineage"]["promotions"][-1]["reason"] == "reviewed by a person"
+    loop.close()
