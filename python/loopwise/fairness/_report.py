@@ -7,7 +7,6 @@ TPR and FPR gaps (as fairlearn's ``equalized_odds_difference``).
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Any
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from typing import Any, Optional
+from typing import Optional
 
 import pandas as pd
 

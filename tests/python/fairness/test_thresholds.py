@@ -18,7 +18,7 @@ from sklearn.pipeline import make_pipeline
 
 from loopwise.fairness import GroupThresholdClassifier, fairness_report, make_biased_classification
 
-from ._oracle import need
+from needs import need  # tests/python is on sys.path (conftest.py)
 
 FEATURES = ["x0", "x1", "x2", "x3"]
 

@@ -4,7 +4,6 @@ group), rendered by headless Chromium with no network."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import re
@@ -24,19 +23,11 @@ from loopwise.fairness import GroupThresholdClassifier, make_biased_classificati
 from loopwise.loop import FeedbackLoop, ModelRegistry, Policy, Refit, SlidingWindow
 from loopwise.loop.cards import _TREE_ROWS, build_card, card_paths, card_schema, wilson_interval
 from loopwise.loop.policy import LabelCountTrigger
-
-
-def _need(module: str):
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{module} is missing under CI: scripts/test.sh installs the 'test' extra")
-        pytest.skip(f"{module} is not installed (pip install -e '.[test]')")
+from needs import need  # tests/python is on sys.path (conftest.py)
 
 
 def _validate(card: dict) -> None:
-    jsonschema = _need("jsonschema")
+    jsonschema = need("jsonschema")
     jsonschema.validate(card, card_schema())
 
 
@@ -104,13 +95,13 @@ def test_the_loop_writes_a_valid_card_for_every_version(loop_run):
 def test_card_numbers_match_independent_oracles(loop_run, tmp_path):
     loop = loop_run["loop"]
     accuracy = loop.registry.card("champion").to_dict()["holdout"]["metrics"][0]
-    proportion_confint = _need("statsmodels.stats.proportion").proportion_confint
+    proportion_confint = need("statsmodels.stats.proportion").proportion_confint
     low, high = proportion_confint(round(accuracy["value"] * accuracy["n"]), accuracy["n"], alpha=0.05, method="wilson")
     assert (accuracy["ci_low"], accuracy["ci_high"]) == pytest.approx((low, high), abs=1e-9)
     assert wilson_interval(0, 10)[0] == 0.0 and wilson_interval(10, 10)[1] == pytest.approx(1.0)
 
     # Per-group accuracy, rates and gaps on a known holdout: scikit-learn and fairlearn's MetricFrame.
-    metrics = _need("fairlearn.metrics")
+    metrics = need("fairlearn.metrics")
     X, y = make_biased_classification(3000, random_state=2)
     X_hold, y_hold = make_biased_classification(2000, random_state=3)
     model = _pipeline().fit(X, y)
@@ -134,7 +125,7 @@ def test_card_numbers_match_independent_oracles(loop_run, tmp_path):
 
 
 def test_treeshap_importance_matches_shap_and_per_group_metrics_match_sklearn(tmp_path):
-    shap = _need("shap")
+    shap = need("shap")
     rng = np.random.default_rng(0)
     X = pd.DataFrame(rng.normal(size=(600, 4)), columns=["a", "b", "c", "d"])
     X["segment"] = np.where(rng.random(600) < 0.4, "s1", "s2")

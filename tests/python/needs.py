@@ -1,4 +1,4 @@
-"""fairlearn as the oracle: required under CI, skipped with a reason elsewhere."""
+"""An oracle from the test extra: required under CI (the test fails), skipped with a reason elsewhere."""
 
 from __future__ import annotations
 
