@@ -117,6 +117,7 @@ def run_demo(out: str = "loopwise-demo", *, n_samples: int = 12_000, batch_size:
         "rejections": sum(1 for e in events if e["action"] == "rejected"),
         "champion": loop.champion_version,
         "report": report,
+        "card": loop.champion_card_path(),
         "seconds": round(time.perf_counter() - started, 1),
         "events": events,
     }
@@ -134,6 +135,7 @@ def run_demo(out: str = "loopwise-demo", *, n_samples: int = 12_000, batch_size:
             f"accuracy after it, with the loop:      {loop_accuracy:.3f}\n"
             f"  in the last third of the stream:     {settled_loop:.3f} with the loop, {settled_frozen:.3f} without\n"
             f"promotions: {promotions}, champion now v{summary['champion']}; report: {report}\n"
+            f"model card of the champion: {summary['card']}\n"
             f"({summary['seconds']} s)"
         )
         print(f"alerts: {len(delivered)} incidents delivered to {alerts_path} "

@@ -18,6 +18,7 @@ EXPECTED_IMAGES = {
     "04_feedback_loop.ipynb": 1,  # drawn after loop.report(): the report must not steal the backend
     "05_alerts_and_ab_tests.ipynb": 0,
     "spark_local.ipynb": 0,
+    "06_fairness_and_model_cards.ipynb": 0,
 }
 
 # Notebooks that need an optional extra (and Java): skipped with the reason when it is absent

@@ -73,9 +73,15 @@ _BOOSTING = (
     "lightgbm.compat._LGBMLabelEncoder",
 )
 
+# loopwise's own wrappers: state is numbers, strings, numpy arrays and the wrapped estimator
+# (itself checked against this list); their methods run no code named by that state.
+_LOOPWISE = (
+    "loopwise.fairness._thresholds.GroupThresholdClassifier",
+)
+
 #: Type names (``module.qualname``, as skops reports them) loaded without ``trusted=True``,
 #: on top of skops' own defaults.
-TRUSTED_TYPES: frozenset = frozenset(_SKLEARN + _NUMERIC + _BOOSTING)
+TRUSTED_TYPES: frozenset = frozenset(_SKLEARN + _NUMERIC + _BOOSTING + _LOOPWISE)
 
 
 def refused_types(type_names: Iterable[str]) -> list:

@@ -403,6 +403,8 @@ class FeedbackLoop:
         if X_ref is not None and y_ref is not None:
             metrics[metric_name] = score(model, self._model_input(X_ref), y_ref, metric_name)
         version = self.registry.register(model, metrics=metrics, tags={"role": "initial champion"})
+        if X_ref is not None and y_ref is not None:
+            self._write_card(version, model, self._model_input(X_ref), y_ref, frame=X_ref)
         self.registry.promote(version, reason="initial champion")
         self._state.update(
             baseline=metrics.get(metric_name), metric_name=metric_name, trained_at=str(_now()), labels_at_training=0
@@ -1023,6 +1025,9 @@ class FeedbackLoop:
             version = self.registry.register_candidate(candidate, metrics=metrics, reason=reason)
             self._models[int(version)] = self._candidates.pop(candidate, None) or self.registry.load(
                 int(version), trusted=self.trusted)
+            if len(frame):
+                self._write_card(int(version), self._models[int(version)], self._model_input(frame),
+                                 frame["label"].to_numpy(), frame=frame)
         self._promote(int(version), reason=reason, metric=metric)
         self._save_state()
         return int(version)
@@ -1086,6 +1091,8 @@ class FeedbackLoop:
                   "window": fitted["window"], "refit_with_holdout": bool(self.policy.refit_with_holdout)},
         )
         self.audit.record_validation(gate, model_version=version)
+        self._write_card(version, model, X_hold, y_hold, frame=frame.iloc[holdout], train_frame=frame.iloc[rows],
+                         gate=gate_record, judged=fitted["model"] if model is not fitted["model"] else None)
         out["challenger"] = int(version)
         out["training_window"] = window
         if self.policy.shadow:
@@ -1095,6 +1102,25 @@ class FeedbackLoop:
         self._promote(version, reason="; ".join(reasons), metric=float(gate.metrics["challenger"]))
         out["action"] = "promoted"
         return out
+
+    def _write_card(self, version: int, model: Any, X: Any, y: np.ndarray, *, frame: Optional[pd.DataFrame] = None,
+                    train_frame: Optional[pd.DataFrame] = None, gate: Optional[dict] = None,
+                    judged: Any = None) -> None:
+        """Write the version's model card into the registry (``cards/v<n>.json``, ``.html``).
+
+        A card that cannot be written is recorded in the audit log; it never stops the loop.
+        """
+        from .cards import build_card, save_card
+
+        try:
+            reference, _ = self._reference_xy()
+            card = build_card(self.registry, version, model, X, y, X_train=train_frame, reference=reference,
+                              gate=gate, slices=list(self.slices or []), sensitive=list(self.sensitive or []),
+                              group_frame=frame, judged_model=judged, random_state=self.random_state)
+            save_card(self.registry.path, card)
+        except Exception as error:  # the card documents a version; failing to write it must not lose the version
+            self.audit.record("card", model_version=int(version), passed=False,
+                              reasons=[f"no model card: {type(error).__name__}: {error}"])
 
     def _stale_p(self, champion: Any, X: Any, y: np.ndarray) -> Optional[float]:
         """p-value of "the champion is worse on these rows than its baseline" (None: untested)."""
@@ -1164,6 +1190,20 @@ class FeedbackLoop:
         from .report import write_report
 
         return write_report(self, path, status=status if status is not None else self.check())
+
+    def champion_card_path(self) -> Optional[str]:
+        """Path of the champion's model card (HTML), refreshed with its promotions; None without one.
+
+        Examples
+        --------
+        >>> # loop.champion_card_path()  # '<loop>/registry/cards/v3.html'
+        """
+        from .cards import card_paths
+
+        version = self.champion_version
+        if version is None or not os.path.exists(card_paths(self.registry.path, version)[0]):
+            return None
+        return self.registry.card(version).save(card_paths(self.registry.path, version)[1])
 
     def flush(self) -> None:
         """Make every logged row durable against power loss (with ``durability="process"``).

@@ -765,6 +765,28 @@ class ModelRegistry:
             "action": np.array(columns[5], dtype=object),
         }, columns=_HISTORY_COLUMNS)
 
+    def card(self, version_or_alias: Union[int, str] = "champion") -> Any:
+        """The model card of a version (:class:`loopwise.loop.cards.ModelCard`): HTML and JSON.
+
+        The loop writes each card when it registers the version (``cards/v<n>.json`` and
+        ``.html``); the promotions recorded since are added here. A version registered
+        without the loop gets a card from its metadata alone.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sklearn.dummy import DummyRegressor
+        >>> registry = ModelRegistry(tempfile.mkdtemp())
+        >>> registry.promote(registry.register(DummyRegressor()), reason="first")
+        1
+        >>> registry.card("champion").to_dict()["lineage"]["promotions"][0]["reason"]
+        'first'
+        >>> registry.close()
+        """
+        from .cards import load_card
+
+        return load_card(self, self.resolve(version_or_alias))
+
     # ------------------------------------------------------------------ housekeeping
     def clean_orphans(self, *, min_age: float = _ORPHAN_AGE, candidates: bool = True) -> list[str]:
         """Delete model files no version (or candidate) refers to, left by a crash before the commit.

@@ -219,6 +219,24 @@ def _status_rows(status: Any) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["", "value"])
 
 
+def _card_links(loop: Any, report_path: str) -> str:
+    """Links to the versions' model cards, relative to the report (the folder can move)."""
+    from .cards import card_paths
+
+    links = []
+    for version in sorted(loop.registry.versions()["version"].astype(int).tolist(), reverse=True):
+        json_path, html_path = card_paths(loop.registry.path, version)
+        if not os.path.exists(json_path):
+            continue
+        if version == loop.champion_version:  # refresh its promotions before linking to it
+            loop.registry.card(version).save(html_path)
+        target = os.path.relpath(html_path, os.path.dirname(os.path.abspath(report_path))).replace(os.sep, "/")
+        links.append(f"<a href='{html.escape(target)}'>v{version}</a>")
+    if not links:
+        return ""
+    return "<p>Model cards (data, metrics with intervals, explanation, drift, lineage): " + ", ".join(links) + "</p>"
+
+
 def _summary_html(sections: dict) -> str:
     parts = ["<section class='summary' id='summary'><h2>Summary</h2>"]
     for heading, sentences in sections.items():
@@ -267,6 +285,7 @@ def write_report(loop: Any, path: Union[str, os.PathLike], *, status: Any) -> st
     parts.append(table(_decision_rows(history), what="decisions",
                        row_class=lambda r: {"promoted": "good", "rejected": "bad"}.get(r.get("outcome"), "")))
     parts.append("<h2>Model versions</h2>" + table(_version_rows(versions, starts), what="versions"))
+    parts.append(_card_links(loop, path))
     parts.append("</body></html>")
     write_bytes_atomic(path, "\n".join(parts).encode("utf-8"))
     return path

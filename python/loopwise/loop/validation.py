@@ -46,7 +46,7 @@ from ._groups import group_labels as _group_labels
 from ._scoring import is_classifier, labels_equal
 from .audit import jsonable
 
-__all__ = ["validate", "ValidationResult", "mcnemar_test", "delong_test", "METRICS", "TESTS"]
+__all__ = ["validate", "ValidationResult", "fairness_rules", "mcnemar_test", "delong_test", "METRICS", "TESTS"]
 
 #: Metrics the gate knows; True when higher is better.
 METRICS = {"accuracy": True, "precision": True, "recall": True, "f1": True, "auc": True,
@@ -736,20 +736,13 @@ def validate(
     if sensitive_columns:
         positive = _positive(classes)
         truth = _equal(labels, np.asarray([positive] * n))
+        hits = [_equal(s.prediction, np.asarray([positive] * n)) for s in (champion_scored, challenger_scored)]
         for column, values in sensitive_columns.items():
-            groups = _group_labels(values)
-            gaps = [_gaps(groups, truth, _equal(s.prediction, np.asarray([positive] * n)), int(min_slice_size))
-                    for s in (champion_scored, challenger_scored)]
-            for gap in ("demographic_parity", "tpr", "fpr"):
-                a, b_ = gaps[0].get(gap), gaps[1].get(gap)
-                if a is None or b_ is None:
-                    continue
-                fairness_rows.append({"column": column, "gap": gap, "champion": a, "challenger": b_})
-                ok = b_ <= a + fairness_tolerance + 1e-12 or (max_fairness_gap is not None and b_ <= max_fairness_gap)
-                bound = "" if max_fairness_gap is None else f" and the bound {max_fairness_gap:g}"
-                rule(f"fairness:{column}:{gap}", ok, b_, a + fairness_tolerance,
-                     f"{gap} gap over {column}: challenger {b_:.3f} vs champion {a:.3f}"
-                     + ("" if ok else f", worse than the champion's plus {fairness_tolerance:g}{bound}"))
+            found, rows_ = fairness_rules(column, _group_labels(values), truth, hits[0], hits[1],
+                                          min_size=int(min_slice_size), tolerance=fairness_tolerance,
+                                          max_gap=max_fairness_gap)
+            rules.extend(found)
+            fairness_rows.extend(rows_)
 
     passed = all(r["passed"] for r in rules)
     if passed:
@@ -758,6 +751,40 @@ def validate(
         reasons = [r["detail"] for r in rules if not r["passed"]]
     return ValidationResult(bool(passed), reasons, metrics, rules, pd.DataFrame(table_rows),
                             pd.DataFrame(fairness_rows, columns=["column", "gap", "champion", "challenger"]), settings)
+
+
+def fairness_rules(column: str, groups: np.ndarray, truth: np.ndarray, champion_hit: np.ndarray,
+                   challenger_hit: np.ndarray, *, min_size: int, tolerance: float,
+                   max_gap: Optional[float]) -> tuple[list, list]:
+    """The rule "the challenger does not widen a fairness gap over ``column``", per gap.
+
+    A gap (demographic parity, TPR, FPR; :func:`loopwise.loop._groups.fairness_gaps`) passes
+    when the challenger's is at most the champion's plus ``tolerance``, or within ``max_gap``.
+    ``truth``/``*_hit`` say per row "the label is positive" and "the model predicted positive".
+    Returns the rule records and the rows of the gate's fairness table.
+
+    Examples
+    --------
+    >>> groups = np.array(["a"] * 4 + ["b"] * 4)
+    >>> truth = np.array([1, 1, 0, 0] * 2, dtype=bool)
+    >>> fair, unfair = truth.copy(), np.array([1, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
+    >>> rules, _ = fairness_rules("g", groups, truth, fair, unfair, min_size=1, tolerance=0.0, max_gap=None)
+    >>> [(r["rule"], r["passed"]) for r in rules]
+    [('fairness:g:demographic_parity', False), ('fairness:g:tpr', False), ('fairness:g:fpr', False)]
+    """
+    gaps = [_gaps(groups, truth, hit, min_size) for hit in (champion_hit, challenger_hit)]
+    rules, rows = [], []
+    for gap in ("demographic_parity", "tpr", "fpr"):
+        a, b = gaps[0].get(gap), gaps[1].get(gap)
+        if a is None or b is None:
+            continue
+        rows.append({"column": column, "gap": gap, "champion": a, "challenger": b})
+        ok = b <= a + tolerance + 1e-12 or (max_gap is not None and b <= max_gap)
+        bound = "" if max_gap is None else f" and the bound {max_gap:g}"
+        rules.append({"rule": f"fairness:{column}:{gap}", "passed": bool(ok), "value": b, "threshold": a + tolerance,
+                      "detail": f"{gap} gap over {column}: challenger {b:.3f} vs champion {a:.3f}"
+                      + ("" if ok else f", worse than the champion's plus {tolerance:g}{bound}")})
+    return rules, rows
 
 
 def _subset(scored: _Scored, rows: np.ndarray) -> _Scored:
