@@ -91,6 +91,10 @@ class FeedbackLoop:
         power loss may lose the rows logged since the last :meth:`flush` (or automatic
         checkpoint), never corrupt the store. Labels, versions and decisions are written the
         same way. Not part of the saved configuration: each process chooses.
+    mlflow : MlflowSettings, optional
+        Keep the model versions in an MLflow registered model and/or log every step as an
+        MLflow run (:mod:`loopwise.loop.mlflow_loop`); saved with the loop. ``model`` may
+        then also be an MLflow model URI such as ``"models:/churn@champion"``.
 
     Examples
     --------
@@ -121,6 +125,7 @@ class FeedbackLoop:
         random_state: Optional[int] = None,
         reconfigure: bool = False,
         durability: str = "full",
+        mlflow: Any = None,
     ) -> None:
         from . import config as loop_config
 
@@ -134,12 +139,18 @@ class FeedbackLoop:
             raise TypeError(f"policy must be a loopwise.loop.policy.Policy, got {type(policy).__name__}")
         if random_state is not None and (isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer))):
             raise TypeError(f"random_state must be an int, got {type(random_state).__name__}")
+        from .mlflow_loop import MlflowSettings, registered_model
+
+        if mlflow is not None and not isinstance(mlflow, MlflowSettings):
+            raise TypeError(f"mlflow must be a loopwise.loop.MlflowSettings or None, got {type(mlflow).__name__}")
         saved = loop_config.read(self.path) if os.path.isdir(self.path) else None
         given = {"policy": policy, "sensitive": sensitive, "slices": slices, "monitor_rows": monitor_rows,
-                 "random_state": random_state}
-        defaults = {"policy": None, "sensitive": [], "slices": [], "monitor_rows": 2000, "random_state": 0}
+                 "random_state": random_state, "mlflow": None if mlflow is None else mlflow.to_dict()}
+        defaults = {"policy": None, "sensitive": [], "slices": [], "monitor_rows": 2000, "random_state": 0,
+                    "mlflow": None}
         base = {} if saved is None else {"policy": saved.policy, "sensitive": saved.sensitive, "slices": saved.slices,
-                                         "monitor_rows": saved.monitor_rows, "random_state": saved.random_state}
+                                         "monitor_rows": saved.monitor_rows, "random_state": saved.random_state,
+                                         "mlflow": saved.mlflow}
         merged = {key: (given[key] if given[key] is not None else base.get(key, defaults[key])) for key in given}
         if merged["policy"] is None:
             if saved is not None and not saved.saved_policy:
@@ -150,7 +161,7 @@ class FeedbackLoop:
             merged["policy"] = Policy()
         wanted = loop_config.LoopConfig(policy=merged["policy"], sensitive=list(merged["sensitive"]),
                                         slices=list(merged["slices"]), monitor_rows=int(merged["monitor_rows"]),
-                                        random_state=int(merged["random_state"]))
+                                        random_state=int(merged["random_state"]), mlflow=merged["mlflow"])
         changed = saved.differences(wanted) if saved is not None else []
         if changed and not reconfigure:
             raise ValueError(
@@ -164,6 +175,10 @@ class FeedbackLoop:
         self.random_state = wanted.random_state
         self.trusted = bool(trusted)
         self.config = wanted
+        self.mlflow = MlflowSettings.from_dict(wanted.mlflow)
+        if saved is not None and "mlflow" in changed and registered_model(saved) != registered_model(wanted):
+            raise ValueError(f"the loop at {self.path!r} keeps its versions in MLflow registered model "
+                             f"{registered_model(saved)!r}; a loop's registry cannot be moved")
         from .store import DURABILITY
 
         if durability not in DURABILITY:
@@ -184,11 +199,16 @@ class FeedbackLoop:
                                   inputs={"before": saved.to_dict(), "after": wanted.to_dict()})
 
     def _open(self, model: Any, reference: Any, reference_labels: Any) -> None:
-        from .registry import ModelRegistry
+        from .mlflow_loop import open_registry
         from .store import FeedbackStore
 
         if model is None and not os.path.isdir(self.path):
             raise ValueError(f"the loop at {self.path!r} does not exist, so it has no champion: pass model= to start it")
+        if isinstance(model, str):  # an MLflow model URI: the model someone registered there
+            from ._mlflow_models import load_model_uri
+
+            model = load_model_uri(model, trusted=self.trusted,
+                                   tracking_uri=self.mlflow.tracking_uri if self.mlflow is not None else None)
         if model is not None:
             if not callable(getattr(model, "predict", None)):
                 raise TypeError(f"model must have a predict method, got {type(model).__name__}")
@@ -200,7 +220,7 @@ class FeedbackLoop:
         self._state = self._load_state()
         self.store = FeedbackStore(os.path.join(self.path, "store.db"), durability=self.durability)
         self.shadow_store = FeedbackStore(os.path.join(self.path, "shadow.db"), durability=self.durability)
-        self.registry = ModelRegistry(os.path.join(self.path, "registry"))
+        self.registry = open_registry(os.path.join(self.path, "registry"), self.mlflow)
         self.audit = self.registry.audit
         self._models: dict[int, Any] = {}
         self._candidates: dict[str, Any] = {}  # candidates trained in this process
@@ -707,12 +727,17 @@ class FeedbackLoop:
             return {**self._state["steps"][key], "repeated": True}
         self._reads = {}
         try:
-            return self._step(key)
+            result = self._step(key)
         finally:
             self._reads = None
+        if self.mlflow is not None and self.mlflow.log_steps:
+            from .mlflow_loop import log_step
+
+            log_step(self, result, self._step_status, key)
+        return result
 
     def _step(self, key: Optional[str]) -> dict:
-        status = self.check()
+        status = self._step_status = self.check()
         result: dict = {"checked_at": status.checked_at, "champion": status.champion_version, "alerts": status.alerts}
         shadow = self._state.get("shadow")
         if shadow is not None:
