@@ -204,7 +204,8 @@ class FeedbackLoop:
 
         if model is None and not os.path.isdir(self.path):
             raise ValueError(f"the loop at {self.path!r} does not exist, so it has no champion: pass model= to start it")
-        if isinstance(model, str):  # an MLflow model URI: the model someone registered there
+        source = model if isinstance(model, str) else None
+        if source is not None:  # an MLflow model URI: the model someone registered there
             from ._mlflow_models import load_model_uri
 
             model = load_model_uri(model, trusted=self.trusted,
@@ -240,7 +241,7 @@ class FeedbackLoop:
             self._save_reference(reference, reference_labels)
         self._reference = self._load_reference()
         if model is not None:
-            self._start(model)
+            self._start(model, source)
 
     def _discard_new(self, created: bool, before: set) -> None:
         """Remove what a failed constructor created, so a retry starts clean."""
@@ -358,15 +359,16 @@ class FeedbackLoop:
         return frame.drop(columns=["__label__"], errors="ignore"), labels
 
     # ------------------------------------------------------------------ models
-    def _start(self, model: Any) -> None:
+    def _start(self, model: Any, source: Optional[str] = None) -> None:
         from ._scoring import default_metric, score
+        from .mlflow_loop import register_initial
 
         X_ref, y_ref = self._reference_xy()
         metrics = {}
         metric_name = default_metric(model)
         if X_ref is not None and y_ref is not None:
             metrics[metric_name] = score(model, self._model_input(X_ref), y_ref, metric_name)
-        version = self.registry.register(model, metrics=metrics, tags={"role": "initial champion"})
+        version = register_initial(self.registry, model, source, metrics=metrics, tags={"role": "initial champion"})
         self.registry.promote(version, reason="initial champion")
         self._state.update(
             baseline=metrics.get(metric_name), metric_name=metric_name, trained_at=str(_now()), labels_at_training=0

@@ -22,7 +22,7 @@ import tempfile
 import warnings
 from typing import Any, Optional
 
-__all__ = ["MlflowSettings", "log_step", "open_registry", "registered_model", "step_metrics"]
+__all__ = ["MlflowSettings", "log_step", "open_registry", "register_initial", "registered_model", "step_metrics"]
 
 _STATUS_METRICS = ("n_current", "drift_share", "prediction_drift_p", "metric", "baseline_metric", "n_labeled",
                    "estimated_metric", "new_labels", "labels_since_attempt", "rows_since_change")
@@ -112,6 +112,34 @@ def open_registry(directory: str, settings: Optional[MlflowSettings]) -> Any:
     return ModelRegistry(directory)
 
 
+def register_initial(registry: Any, model: Any, source: Optional[str], *, metrics: dict, tags: dict) -> int:
+    """Register a new loop's first champion; returns its version.
+
+    When ``source`` is a ``models:/<name>@<alias>`` or ``models:/<name>/<version>`` URI of
+    the very registered model the loop keeps its versions in, that MLflow version is adopted
+    (recorded in the audit log) instead of being registered a second time.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from sklearn.dummy import DummyRegressor
+    >>> from loopwise.loop import ModelRegistry
+    >>> register_initial(ModelRegistry(tempfile.mkdtemp()), DummyRegressor(), None, metrics={}, tags={})
+    1
+    """
+    if source is not None and getattr(registry, "name", None) is not None and source.startswith("models:/"):
+        name, _, rest = source[len("models:/"):].partition("@")
+        reference = rest
+        if not rest:
+            name, _, reference = name.rpartition("/")
+        if name == registry.name and reference:
+            version = registry.resolve(int(reference) if reference.isdigit() else reference)
+            registry.audit.record("register", model_version=version, reasons=["adopted from MLflow"],
+                                  inputs={"source": source, "mlflow_model": registry.name}, metrics=metrics)
+            return int(version)
+    return int(registry.register(model, metrics=metrics, tags={**tags, **({"source": source} if source else {})}))
+
+
 def _number(value: Any) -> Optional[float]:
     if isinstance(value, bool):
         return float(value)
@@ -158,7 +186,7 @@ def log_step(loop: Any, result: dict, status: Any, key: Optional[str]) -> Option
     --------
     >>> # log_step(loop, loop_result, status, key="2024-05-01")
     """
-    settings = loop.config.mlflow
+    settings = loop.mlflow
     try:
         return _log_run(loop, settings, result, status, key)
     except Exception as error:  # noqa: BLE001 - MLflow and the network raise many types

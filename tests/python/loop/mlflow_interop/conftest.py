@@ -51,7 +51,7 @@ def mlflow_server(tmp_path_factory):
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
-           "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+           "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}
     log = open(root / "server.log", "wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
@@ -67,7 +67,7 @@ def mlflow_server(tmp_path_factory):
                 _unavailable(f"mlflow server did not start within {_START_TIMEOUT:.0f} s "
                              f"(exit code {process.poll()}):\n{tail}")
             time.sleep(0.5)
-        os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+        os.environ.update(MLFLOW_DISABLE_TELEMETRY="true", MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR="false")
         import mlflow
 
         previous = mlflow.get_tracking_uri()

@@ -3,6 +3,8 @@ champion kept in MLflow, every step logged as an MLflow run."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -81,16 +83,39 @@ def test_loop_keeps_versions_in_mlflow_and_logs_each_step(mlflow_server, model_n
     assert run.data.tags["loopwise.step_key"] == "day-1"
     assert run.data.metrics["gate_passed"] == 1.0
     assert run.data.metrics["n_labeled"] == 1400.0
-    assert run.data.metrics["drift_share"] == pytest.approx(result_status_drift(loop), abs=1e-12) or True
+    status = json.loads(mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/status.json"))
+    assert run.data.metrics["drift_share"] == status["drift_share"] and status["n_labeled"] == 1400
     artifacts = {item.path for item in client.list_artifacts(run.info.run_id)}
     assert {"report.html", "step.json", "status.json"} <= artifacts
     report = mlflow.artifacts.load_text(f"runs:/{run.info.run_id}/report.html")
     assert report.lstrip().lower().startswith("<!doctype html") and "promot" in report.lower()
     # A repeated key does nothing and logs nothing.
     assert loop.step(key="day-1")["repeated"] is True
-    assert len(client.search_runs([run.info.experiment_id])) == 1
+    assert len(client.search_runs([run.info.experiment_id], "tags.`loopwise.kind` = 'step'")) == 1
     loop.close()
 
 
-def result_status_drift(loop):
-    return loop.check().drift_share
+
+def test_loop_adopts_the_version_it_starts_from_and_rolls_back_in_mlflow(mlflow_server, model_name, tmp_path):
+    import mlflow
+
+    stream = make_drifting_stream(n_samples=1200, random_state=5)
+    first = LogisticRegression().fit(stream.X[:600], stream.y[:600])
+    second = LogisticRegression(C=0.001).fit(stream.X[600:1000], stream.y[600:1000])
+    uri = _team_registers(first, model_name)
+    loop = FeedbackLoop(tmp_path / "loop", model=uri,
+                        mlflow=MlflowSettings(tracking_uri=mlflow_server, registered_model=model_name))
+    assert loop.registry.versions()["version"].tolist() == [1] and loop.champion_version == 1
+    X_new = stream.X[1000:]
+    before = loop.predict_proba(X_new)
+    assert before.tobytes() == first.predict_proba(X_new).tobytes()
+    client = mlflow.MlflowClient(mlflow_server)
+    assert loop.promote(loop.registry.register(second), reason="manual") == 2
+    assert client.get_model_version_by_alias(model_name, "champion").version == "2"
+    assert loop.predict_proba(X_new).tobytes() == second.predict_proba(X_new).tobytes()
+    assert loop.rollback(reason="complaints") == 1
+    assert client.get_model_version_by_alias(model_name, "champion").version == "1"
+    assert loop.predict_proba(X_new).tobytes() == before.tobytes()
+    assert np.asarray(mlflow.pyfunc.load_model(uri).predict(X_new)).tobytes() == loop.predict(X_new).tobytes()
+    assert loop.audit.entries(kind="rollback")["reasons"].tolist() == [["complaints"]]
+    loop.close()
