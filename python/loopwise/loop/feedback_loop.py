@@ -199,7 +199,7 @@ class FeedbackLoop:
                                   inputs={"before": saved.to_dict(), "after": wanted.to_dict()})
 
     def _open(self, model: Any, reference: Any, reference_labels: Any) -> None:
-        from .mlflow_loop import open_registry
+        from .mlflow_loop import adopted_version, open_registry
         from .store import FeedbackStore
 
         if model is None and not os.path.isdir(self.path):
@@ -228,7 +228,9 @@ class FeedbackLoop:
         self._reads: Optional[dict] = None  # store reads shared within one check or step
         self.last_ids: list[str] = []
         champion = self.registry.champion()
-        if model is not None and champion is not None:
+        # A new loop may adopt the MLflow champion it was started from (mlflow_loop.adopted_version).
+        adopting = self._state.get("trained_at") is None and adopted_version(self.registry, source) is not None
+        if model is not None and champion is not None and not adopting:
             raise ValueError(
                 f"the loop at {self.path!r} already has a champion (version {champion}); "
                 "open it without model= to resume, or use a new directory"

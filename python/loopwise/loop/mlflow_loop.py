@@ -22,7 +22,7 @@ import tempfile
 import warnings
 from typing import Any, Optional
 
-__all__ = ["MlflowSettings", "log_step", "open_registry", "register_initial", "registered_model", "step_metrics"]
+__all__ = ["MlflowSettings", "log_step", "adopted_version", "open_registry", "register_initial", "registered_model", "step_metrics"]
 
 _STATUS_METRICS = ("n_current", "drift_share", "prediction_drift_p", "metric", "baseline_metric", "n_labeled",
                    "estimated_metric", "new_labels", "labels_since_attempt", "rows_since_change")
@@ -112,12 +112,31 @@ def open_registry(directory: str, settings: Optional[MlflowSettings]) -> Any:
     return ModelRegistry(directory)
 
 
-def register_initial(registry: Any, model: Any, source: Optional[str], *, metrics: dict, tags: dict) -> int:
-    """Register a new loop's first champion; returns its version.
+def adopted_version(registry: Any, source: Optional[str]) -> Optional[int]:
+    """The MLflow version a new loop adopts: ``source`` names a version (``models:/<name>@<alias>``
+    or ``models:/<name>/<version>``) of the very registered model the loop keeps its versions
+    in. None otherwise (the model is then registered as a new version).
 
-    When ``source`` is a ``models:/<name>@<alias>`` or ``models:/<name>/<version>`` URI of
-    the very registered model the loop keeps its versions in, that MLflow version is adopted
-    (recorded in the audit log) instead of being registered a second time.
+    Examples
+    --------
+    >>> import tempfile
+    >>> from loopwise.loop import ModelRegistry
+    >>> adopted_version(ModelRegistry(tempfile.mkdtemp()), "models:/churn@champion") is None
+    True
+    """
+    name_of_registry = getattr(registry, "name", None)
+    if source is None or name_of_registry is None or not source.startswith("models:/"):
+        return None
+    name, _, reference = source[len("models:/"):].partition("@")
+    if not reference:
+        name, _, reference = name.rpartition("/")
+    if name != name_of_registry or not reference:
+        return None
+    return int(registry.resolve(int(reference) if reference.isdigit() else reference))
+
+
+def register_initial(registry: Any, model: Any, source: Optional[str], *, metrics: dict, tags: dict) -> int:
+    """Register a new loop's first champion, or adopt it (:func:`adopted_version`); returns its version.
 
     Examples
     --------
@@ -127,16 +146,11 @@ def register_initial(registry: Any, model: Any, source: Optional[str], *, metric
     >>> register_initial(ModelRegistry(tempfile.mkdtemp()), DummyRegressor(), None, metrics={}, tags={})
     1
     """
-    if source is not None and getattr(registry, "name", None) is not None and source.startswith("models:/"):
-        name, _, rest = source[len("models:/"):].partition("@")
-        reference = rest
-        if not rest:
-            name, _, reference = name.rpartition("/")
-        if name == registry.name and reference:
-            version = registry.resolve(int(reference) if reference.isdigit() else reference)
-            registry.audit.record("register", model_version=version, reasons=["adopted from MLflow"],
-                                  inputs={"source": source, "mlflow_model": registry.name}, metrics=metrics)
-            return int(version)
+    version = adopted_version(registry, source)
+    if version is not None:
+        registry.audit.record("register", model_version=version, reasons=["adopted from MLflow"],
+                              inputs={"source": source, "mlflow_model": registry.name}, metrics=metrics)
+        return version
     return int(registry.register(model, metrics=metrics, tags={**tags, **({"source": source} if source else {})}))
 
 

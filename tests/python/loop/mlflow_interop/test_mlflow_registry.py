@@ -14,6 +14,13 @@ from sklearn.linear_model import LogisticRegression
 from loopwise.loop import RegistryLookupError, UntrustedModelError
 
 
+class Custom:
+    """A model class on no allowlist: loading it needs the caller's word."""
+
+    def predict(self, X):
+        return np.zeros(len(X))
+
+
 def _data(seed=0, n=400):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, 4))
@@ -98,10 +105,6 @@ def test_lookups_and_trust(registry):
         registry.resolve(7)
     with pytest.raises(RegistryLookupError, match="alias 'champion' is not set"):
         registry.load("champion")
-
-    class Custom:  # on no allowlist: loading it needs the caller's word
-        def predict(self, X):
-            return np.zeros(len(X))
 
     version = registry.register(Custom())
     with pytest.raises(UntrustedModelError, match="trusted=True"):
