@@ -110,3 +110,21 @@ def test_lookups_and_trust(registry):
     with pytest.raises(UntrustedModelError, match="trusted=True"):
         registry.load(version)
     assert registry.load(version, trusted=True).predict([[1.0]]).tolist() == [0.0]
+
+
+def test_loopwise_json_models_load_through_mlflow_pyfunc(registry, model_name):
+    import mlflow
+    from sklearn.ensemble import GradientBoostingRegressor
+
+    from loopwise.models import TreeEnsemble
+
+    X, _ = _data(4)
+    target = X[:, 0] * 2.0 - X[:, 3]
+    ensemble = TreeEnsemble.from_model(GradientBoostingRegressor(n_estimators=20, random_state=0).fit(X, target))
+    version = registry.register(ensemble)
+    assert registry.info(version)["format"] == "loopwise-json"
+    registry.promote(version, reason="first")
+    expected = ensemble.predict(X)
+    assert registry.load("champion").predict(X).tobytes() == expected.tobytes()
+    pyfunc = mlflow.pyfunc.load_model(f"models:/{model_name}@champion")
+    assert np.asarray(pyfunc.predict(X)).tobytes() == expected.tobytes()
