@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from .audit import AuditLog
 from .feedback_loop import FeedbackLoop
+from .mlflow_loop import MlflowSettings
 from .policy import *  # noqa: F401,F403 - the policy names are part of this package's API
 from .policy import __all__ as _policy_all
 from .registry import ModelRegistry, RegistryLookupError, UntrustedModelError
@@ -21,6 +22,7 @@ from .validation import ValidationResult, delong_test, mcnemar_test, validate
 
 __all__ = [
     "FeedbackLoop",
+    "MlflowSettings",
     "FeedbackStore",
     "Records",
     "ModelRegistry",

@@ -155,6 +155,8 @@ class LoopConfig:
     saved_policy: bool = True
     alerts: list = dataclasses.field(default_factory=list)
     saved_alerts: bool = True
+    # MLflow settings (:class:`loopwise.loop.mlflow_loop.MlflowSettings` as a dict), or None.
+    mlflow: Optional[dict] = None
 
     def to_dict(self) -> dict:
         """JSON-ready form; a policy with an unsaved callable is marked as not saved."""
@@ -170,7 +172,7 @@ class LoopConfig:
         return {"format": _FORMAT, "version": _VERSION, "policy": policy, "policy_not_saved": unsaved,
                 "sensitive": list(self.sensitive), "slices": list(self.slices),
                 "monitor_rows": int(self.monitor_rows), "random_state": int(self.random_state),
-                "alerts": alerts, "alerts_not_saved": alerts_unsaved}
+                "alerts": alerts, "alerts_not_saved": alerts_unsaved, "mlflow": self.mlflow}
 
     @classmethod
     def from_dict(cls, data: dict) -> "LoopConfig":
@@ -187,12 +189,12 @@ class LoopConfig:
         alerts = decode(data.get("alerts") or [], "alerts") if saved_alerts else []
         return cls(policy=policy, sensitive=list(data.get("sensitive") or []), slices=list(data.get("slices") or []),
                    monitor_rows=int(data["monitor_rows"]), random_state=int(data["random_state"]),
-                   saved_policy=saved, alerts=alerts, saved_alerts=saved_alerts)
+                   saved_policy=saved, alerts=alerts, saved_alerts=saved_alerts, mlflow=data.get("mlflow"))
 
     def differences(self, other: "LoopConfig") -> list[str]:
         """Names of the settings in which ``other`` differs from this configuration."""
         mine, theirs = self.to_dict(), other.to_dict()
-        fields = ["sensitive", "slices", "monitor_rows", "random_state"]
+        fields = ["sensitive", "slices", "monitor_rows", "random_state", "mlflow"]
         changed = [name for name in fields if mine[name] != theirs[name]]
         if self.saved_policy and (mine["policy"] != theirs["policy"] or theirs["policy_not_saved"]):
             changed.append("policy")

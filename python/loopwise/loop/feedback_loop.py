@@ -98,6 +98,10 @@ class FeedbackLoop:
         each incident once per sink and cool-down, every outcome in the audit log (kind
         ``"alert"``). Saved in the loop's configuration (a webhook secret by the name of its
         environment variable only).
+    mlflow : MlflowSettings, optional
+        Keep the model versions in an MLflow registered model and/or log every step as an
+        MLflow run (:mod:`loopwise.loop.mlflow_loop`); saved with the loop. ``model`` may
+        then also be an MLflow model URI such as ``"models:/churn@champion"``.
 
     Examples
     --------
@@ -129,6 +133,7 @@ class FeedbackLoop:
         reconfigure: bool = False,
         durability: str = "full",
         alerts: Optional[Sequence[Any]] = None,
+        mlflow: Any = None,
     ) -> None:
         from . import config as loop_config
 
@@ -143,16 +148,19 @@ class FeedbackLoop:
         if random_state is not None and (isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer))):
             raise TypeError(f"random_state must be an int, got {type(random_state).__name__}")
         from .alerts import check_sinks
+        from .mlflow_loop import MlflowSettings, registered_model
 
         alerts = None if alerts is None else check_sinks(alerts)
+        if mlflow is not None and not isinstance(mlflow, MlflowSettings):
+            raise TypeError(f"mlflow must be a loopwise.loop.MlflowSettings or None, got {type(mlflow).__name__}")
         saved = loop_config.read(self.path) if os.path.isdir(self.path) else None
         given = {"policy": policy, "sensitive": sensitive, "slices": slices, "monitor_rows": monitor_rows,
-                 "random_state": random_state, "alerts": alerts}
+                 "random_state": random_state, "alerts": alerts, "mlflow": None if mlflow is None else mlflow.to_dict()}
         defaults = {"policy": None, "sensitive": [], "slices": [], "monitor_rows": 2000, "random_state": 0,
-                    "alerts": []}
+                    "alerts": [], "mlflow": None}
         base = {} if saved is None else {"policy": saved.policy, "sensitive": saved.sensitive, "slices": saved.slices,
                                          "monitor_rows": saved.monitor_rows, "random_state": saved.random_state,
-                                         "alerts": saved.alerts}
+                                         "alerts": saved.alerts, "mlflow": saved.mlflow}
         if alerts is None and saved is not None and not saved.saved_alerts:
             raise ValueError(
                 f"the loop at {self.path!r} was created with alert sinks that could not be saved (a callable that "
@@ -168,7 +176,8 @@ class FeedbackLoop:
             merged["policy"] = Policy()
         wanted = loop_config.LoopConfig(policy=merged["policy"], sensitive=list(merged["sensitive"]),
                                         slices=list(merged["slices"]), monitor_rows=int(merged["monitor_rows"]),
-                                        random_state=int(merged["random_state"]), alerts=list(merged["alerts"]))
+                                        random_state=int(merged["random_state"]), alerts=list(merged["alerts"]),
+                                        mlflow=merged["mlflow"])
         changed = saved.differences(wanted) if saved is not None else []
         if changed and not reconfigure:
             raise ValueError(
@@ -183,6 +192,10 @@ class FeedbackLoop:
         self.alerts = wanted.alerts
         self.trusted = bool(trusted)
         self.config = wanted
+        self.mlflow = MlflowSettings.from_dict(wanted.mlflow)
+        if saved is not None and "mlflow" in changed and registered_model(saved) != registered_model(wanted):
+            raise ValueError(f"the loop at {self.path!r} keeps its versions in MLflow registered model "
+                             f"{registered_model(saved)!r}; a loop's registry cannot be moved")
         from .store import DURABILITY
 
         if durability not in DURABILITY:
@@ -203,11 +216,17 @@ class FeedbackLoop:
                                   inputs={"before": saved.to_dict(), "after": wanted.to_dict()})
 
     def _open(self, model: Any, reference: Any, reference_labels: Any) -> None:
-        from .registry import ModelRegistry
+        from .mlflow_loop import adopted_version, open_registry
         from .store import FeedbackStore
 
         if model is None and not os.path.isdir(self.path):
             raise ValueError(f"the loop at {self.path!r} does not exist, so it has no champion: pass model= to start it")
+        source = model if isinstance(model, str) else None
+        if source is not None:  # an MLflow model URI: the model someone registered there
+            from ._mlflow_models import load_model_uri
+
+            model = load_model_uri(model, trusted=self.trusted,
+                                   tracking_uri=self.mlflow.tracking_uri if self.mlflow is not None else None)
         if model is not None:
             if not callable(getattr(model, "predict", None)):
                 raise TypeError(f"model must have a predict method, got {type(model).__name__}")
@@ -219,14 +238,16 @@ class FeedbackLoop:
         self._state = self._load_state()
         self.store = FeedbackStore(os.path.join(self.path, "store.db"), durability=self.durability)
         self.shadow_store = FeedbackStore(os.path.join(self.path, "shadow.db"), durability=self.durability)
-        self.registry = ModelRegistry(os.path.join(self.path, "registry"))
+        self.registry = open_registry(os.path.join(self.path, "registry"), self.mlflow)
         self.audit = self.registry.audit
         self._models: dict[int, Any] = {}
         self._candidates: dict[str, Any] = {}  # candidates trained in this process
         self._reads: Optional[dict] = None  # store reads shared within one check or step
         self.last_ids: list[str] = []
         champion = self.registry.champion()
-        if model is not None and champion is not None:
+        # A new loop may adopt the MLflow champion it was started from (mlflow_loop.adopted_version).
+        adopting = self._state.get("trained_at") is None and adopted_version(self.registry, source) is not None
+        if model is not None and champion is not None and not adopting:
             raise ValueError(
                 f"the loop at {self.path!r} already has a champion (version {champion}); "
                 "open it without model= to resume, or use a new directory"
@@ -239,7 +260,7 @@ class FeedbackLoop:
             self._save_reference(reference, reference_labels)
         self._reference = self._load_reference()
         if model is not None:
-            self._start(model)
+            self._start(model, source)
 
     def _discard_new(self, created: bool, before: set) -> None:
         """Remove what a failed constructor created, so a retry starts clean."""
@@ -394,15 +415,16 @@ class FeedbackLoop:
         return compare(reference, current, **options)
 
     # ------------------------------------------------------------------ models
-    def _start(self, model: Any) -> None:
+    def _start(self, model: Any, source: Optional[str] = None) -> None:
         from ._scoring import default_metric, score
+        from .mlflow_loop import register_initial
 
         X_ref, y_ref = self._reference_xy()
         metrics = {}
         metric_name = default_metric(model)
         if X_ref is not None and y_ref is not None:
             metrics[metric_name] = score(model, self._model_input(X_ref), y_ref, metric_name)
-        version = self.registry.register(model, metrics=metrics, tags={"role": "initial champion"})
+        version = register_initial(self.registry, model, source, metrics=metrics, tags={"role": "initial champion"})
         if X_ref is not None and y_ref is not None:
             self._write_card(version, model, self._model_input(X_ref), y_ref, frame=X_ref)
         self.registry.promote(version, reason="initial champion")
@@ -768,12 +790,17 @@ class FeedbackLoop:
             return {**self._state["steps"][key], "repeated": True}
         self._reads = {}
         try:
-            return self._step(key)
+            result = self._step(key)
         finally:
             self._reads = None
+        if self.mlflow is not None and self.mlflow.log_steps:
+            from .mlflow_loop import log_step
+
+            log_step(self, result, self._step_status, key)
+        return result
 
     def _step(self, key: Optional[str]) -> dict:
-        status = self.check()
+        status = self._step_status = self.check()
         result: dict = {"checked_at": status.checked_at, "champion": status.champion_version, "alerts": status.alerts}
         if self.alerts and status.incidents:
             result["alert_deliveries"] = self._deliver_alerts(status)
