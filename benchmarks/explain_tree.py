@@ -119,7 +119,10 @@ def build_cases(args: argparse.Namespace) -> list[Case]:
     def shap_fn(explainer, rows):
         return lambda n: lambda: explainer.shap_values(rows, check_additivity=False)
 
-    if shap is not None:
+    def wanted(*names: str) -> bool:
+        return args.only is None or any(args.only in name or name in args.only for name in names)
+
+    if shap is not None and wanted("RandomForest", "HistGradientBoosting"):
         peer = f"shap {shap.__version__}"
         for depth in depths:
             forest = RandomForestRegressor(n_estimators=100, max_depth=depth, n_jobs=2, random_state=0).fit(X, y)
@@ -143,6 +146,8 @@ def build_cases(args: argparse.Namespace) -> list[Case]:
                               shap_fn(explainer, rows), _ours(forest, rows, background), peer_threaded=False))
 
     try:
+        if not wanted("XGBoost"):
+            raise ImportError("not selected")
         import xgboost as xgb
 
         for depth in depths:
@@ -166,6 +171,8 @@ def build_cases(args: argparse.Namespace) -> list[Case]:
         print("xgboost not installed: skipped", file=sys.stderr)
 
     try:
+        if not wanted("LightGBM"):
+            raise ImportError("not selected")
         import lightgbm as lgb
 
         for depth in depths:
@@ -189,9 +196,10 @@ def main(argv=None) -> int:
     parser.add_argument("--slow-repeats", type=int, default=1)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--quick", action="store_true", help="depth 4 and 8 only")
+    parser.add_argument("--only", default=None, help="run only the cases whose name contains this text")
     args = parser.parse_args(argv)
 
-    cases = build_cases(args)
+    cases = [c for c in build_cases(args) if args.only is None or args.only in c.name]
     peer_cache: dict = {}
     for threads in args.threads:  # the one-thread columns first, for every case
         for case in cases:
