@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <string>
 
 #include "loopwise/common/error.hpp"
@@ -189,50 +190,61 @@ struct PathDependentWalker {
 ///   ratio11, ratio10: q_new / q_old for cases (1, 1) and (1, 0);
 ///   dg11, dg10: w (g_new - g_old) for those cases ((0, 0) has g_new = g_old: no contribution);
 /// and one number ratio00 = z_new / z_old (0 after a zero-cover split). The walk for a row then
-/// needs no division: the tables are built once per tree and row block and reused per row.
-/// Trees whose quadrature needs more points (depth > 2 * kMaxTablePoints), or whose tables
-/// would exceed kMaxTableDoubles (64 MB per thread), use the direct walk.
+/// needs no division. The tables depend on the tree only: they are built once, when the
+/// explainer is constructed, while they fit kCachedTableDoubles in total (256 MB); the trees
+/// past that budget get theirs rebuilt per row block. Trees whose quadrature needs more points
+/// (depth > 2 * kMaxTablePoints), or whose tables would exceed kMaxTableDoubles (64 MB), use
+/// the direct walk.
 constexpr int kMaxTablePoints = 64;
 constexpr double kMaxTableDoubles = 8.0 * 1024 * 1024;
+constexpr double kCachedTableDoubles = 32.0 * 1024 * 1024;
+/// Rows walked together by GroupWalker; a block's last rows (fewer than this) walk one by one.
+constexpr int kGroupLanes = 4;
 
-struct EdgeTables {
-  int points = 1;
-  std::int64_t stride = 5;  ///< 4 * points + 1 doubles per node
-  std::vector<double> data;
-  std::vector<double> z;    ///< per feature, during the build
-  std::vector<double> inverse_one_minus_t;
+/// Whether tree `tr` (with p quadrature points) walks with edge tables at all.
+inline bool tabulable(const TreeEnsemble& ensemble, std::int64_t tr, int p) {
+  return p <= kMaxTablePoints && static_cast<double>(ensemble.n_nodes(tr)) * (4.0 * p + 1.0) <= kMaxTableDoubles;
+}
 
-  const double* of(std::int32_t node) const { return data.data() + node * stride; }
+/// Fills one tree's edge tables (n_nodes x (4 * p + 1) doubles at `data`, the root's row unused).
+class EdgeTableBuilder {
+ public:
+  EdgeTableBuilder(const TreeEnsemble& ensemble, const std::vector<double>& left_fraction)
+      : ensemble_(ensemble), left_fraction_(left_fraction), z_(ensemble.n_features(), 1.0) {}
 
-  void build(const TreeEnsemble& ensemble, std::int64_t tree,
-             const std::vector<double>& left_fraction, const double* t, const double* w, int p) {
+  void build(std::int64_t tree, const double* t, const double* w, int p, double* data) {
     if (p < 1 || p > kMaxTablePoints) throw InvalidArgument("edge tables: quadrature points out of range");
-    points = p;
-    stride = 4 * static_cast<std::int64_t>(p) + 1;
-    const std::int64_t count = ensemble.n_nodes(tree);
-    data.assign(count * stride, 0.0);
-    z.assign(ensemble.n_features(), 1.0);
-    inverse_one_minus_t.resize(p);
-    for (int q = 0; q < p; ++q) inverse_one_minus_t[q] = 1.0 / (1.0 - t[q]);
-    fill(&ensemble.node(tree, 0), ensemble.node_index(tree, 0), count, left_fraction, t, w, 0);
+    points_ = p;
+    stride_ = 4 * static_cast<std::int64_t>(p) + 1;
+    count_ = ensemble_.n_nodes(tree);
+    data_ = data;
+    t_ = t;
+    w_ = w;
+    std::fill(data, data + count_ * stride_, 0.0);
+    for (int q = 0; q < p; ++q) inverse_one_minus_t_[q] = 1.0 / (1.0 - t[q]);
+    nodes_ = &ensemble_.node(tree, 0);
+    offset_ = ensemble_.node_index(tree, 0);
+    fill(0);
   }
 
  private:
-  void fill(const PackedNode* nodes, std::int64_t offset, std::int64_t count,
-            const std::vector<double>& left_fraction, const double* t, const double* w, std::int32_t node) {
-    const PackedNode& n = nodes[node];
+  void fill(std::int32_t node) {
+    const PackedNode& n = nodes_[node];
     if (n.feature < 0) return;
     const std::int32_t f = n.feature;
-    const double z_old = z[f];
-    const double lf = left_fraction[offset + node];
+    const double z_old = z_[f];
+    const double lf = left_fraction_[offset_ + node];
+    const int points = points_;
+    const double* t = t_;
+    const double* w = w_;
     // q_old = t + (1 - t) z_old > 0 for o_old = 1 (t > 0 at every Gauss point).
     double inverse_q_old[kMaxTablePoints];
     for (int q = 0; q < points; ++q) inverse_q_old[q] = 1.0 / (t[q] + (1.0 - t[q]) * z_old);
     for (int side = 0; side < 2; ++side) {
       const std::int32_t child = side == 0 ? n.left : n.right;
-      if (child < 0 || child >= count) throw InvalidArgument("edge tables: child index out of range");
+      if (child < 0 || child >= count_) throw InvalidArgument("edge tables: child index out of range");
       const double z_new = z_old * (side == 0 ? lf : 1.0 - lf);
-      double* e = data.data() + child * stride;
+      double* e = data_ + child * stride_;
       for (int q = 0; q < points; ++q) {
         // One division per point and edge: 1 / q_old and g_old are shared by both children.
         const double inverse_old = inverse_q_old[q];
@@ -241,24 +253,33 @@ struct EdgeTables {
         e[q] = q_new * inverse_old;
         e[points + q] = (1.0 - t[q]) * z_new * inverse_old;
         e[2 * points + q] = w[q] * ((1.0 - z_new) / q_new - g_old);
-        e[3 * points + q] = w[q] * (-inverse_one_minus_t[q] - g_old);
+        e[3 * points + q] = w[q] * (-inverse_one_minus_t_[q] - g_old);
       }
       // q_old = (1 - t) z_old is 0 only when an earlier zero-cover split zeroed the product.
       e[4 * points] = z_old > 0.0 ? z_new / z_old : 0.0;
-      z[f] = z_new;
-      fill(nodes, offset, count, left_fraction, t, w, child);
-      z[f] = z_old;
+      z_[f] = z_new;
+      fill(child);
+      z_[f] = z_old;
     }
   }
+
+  const TreeEnsemble& ensemble_;
+  const std::vector<double>& left_fraction_;
+  std::vector<double> z_;  ///< per feature: product of cover fractions on the current path
+  double inverse_one_minus_t_[kMaxTablePoints] = {};
+  const PackedNode* nodes_ = nullptr;
+  std::int64_t offset_ = 0, count_ = 0, stride_ = 5;
+  int points_ = 1;
+  const double* t_ = nullptr;
+  const double* w_ = nullptr;
+  double* data_ = nullptr;
 };
 
 /// The edge-table walk for kLanes rows at once: every row visits every node of the tree, so
 /// the recursion, node loads and table loads are shared and only the per-row arithmetic is
-/// repeated per lane. Each lane does exactly the operations the one-row walk would, in the same
-/// order, so a row's values do not depend on which rows share its group.
-constexpr int kLanes = 4;
-
-template <int kPoints>
+/// repeated per lane. Each lane does exactly the operations the one-row walk (kLanes = 1) would,
+/// in the same order, so a row's values do not depend on which rows share its group.
+template <int kPoints, int kLanes>
 struct GroupWalker {
   const TreeEnsemble& ensemble;
   std::int64_t n_outputs;
@@ -268,7 +289,8 @@ struct GroupWalker {
   std::vector<std::uint8_t> o;     ///< [feature][lane]
   const PackedNode* nodes = nullptr;
   const double* values = nullptr;  ///< the tree's node values, width per node
-  const EdgeTables* tables = nullptr;
+  const double* table = nullptr;  ///< the tree's edge tables, table_stride doubles per node
+  std::int64_t table_stride = 5;
   int points = 1, width = 1, first_output = 0;
   std::int64_t p_level = 1, s_level = 1;  ///< doubles per level in P and S
   double* phi[kLanes] = {};
@@ -285,11 +307,12 @@ struct GroupWalker {
     S.assign(levels * s_level, 0.0);
   }
 
-  void start_tree(std::int64_t tr, const EdgeTables& t) {
-    tables = &t;
+  void start_tree(std::int64_t tr, const double* t, int p) {
+    table = t;
+    table_stride = 4 * static_cast<std::int64_t>(p) + 1;
     nodes = &ensemble.node(tr, 0);
     values = ensemble.node_value(tr, 0);
-    points = kPoints > 0 ? kPoints : t.points;
+    points = kPoints > 0 ? kPoints : p;
     const std::int32_t out = ensemble.data().tree_output[tr];
     width = out < 0 ? static_cast<int>(n_outputs) : 1;
     first_output = out < 0 ? 0 : out;
@@ -315,7 +338,7 @@ struct GroupWalker {
     const double* Sc = S.data() + (level + 1) * s_level;
     for (int side = 0; side < 2; ++side) {
       const std::int32_t child = side == 0 ? n.left : n.right;
-      const double* e = tables->of(child);
+      const double* e = table + child * table_stride;
       const double ratio00 = e[4 * np];
       for (int j = 0; j < kLanes; ++j) {
         // Case (1, 1), (1, 0) or (0, 0), where dg = 0: the lane adds +0 to phi.
@@ -445,6 +468,25 @@ PathDependentTreeShap::PathDependentTreeShap(const TreeEnsemble& ensemble) : ens
     const int p = points_[tr];
     if (nodes_by_points_[p].empty()) gauss_legendre_unit(p, nodes_by_points_[p], weights_by_points_[p]);
   }
+  // The edge tables depend on the model only: tabulate them once here (up to the budget) so a
+  // call does per-row work only.
+  table_offset_.assign(n_trees, -1);
+  std::int64_t total = 0;
+  for (std::int64_t tr = 0; tr < n_trees; ++tr) {
+    const int p = points_[tr];
+    if (ensemble.depths()[tr] == 0 || !tabulable(ensemble, tr, p)) continue;
+    const std::int64_t size = ensemble.n_nodes(tr) * (4 * static_cast<std::int64_t>(p) + 1);
+    if (static_cast<double>(total + size) > kCachedTableDoubles) break;
+    table_offset_[tr] = total;
+    total += size;
+  }
+  edge_tables_.assign(total, 0.0);
+  EdgeTableBuilder builder(ensemble, left_fraction_);
+  for (std::int64_t tr = 0; tr < n_trees; ++tr) {
+    if (table_offset_[tr] < 0) continue;
+    const int p = points_[tr];
+    builder.build(tr, nodes_by_points_[p].data(), weights_by_points_[p].data(), p, edge_tables_.data() + table_offset_[tr]);
+  }
 }
 
 namespace {
@@ -460,23 +502,62 @@ void check_width(const MatrixView<T>& X, const TreeEnsemble& ensemble) {
 }  // namespace
 
 namespace {
-/// Walks a block of rows through every tree, trees outside: each tree's edge tables are built
-/// once per block and stay in cache while the block's rows walk it.
-template <int kPoints>
-void table_block(const TreeEnsemble& ensemble, double* out, std::int64_t begin, std::int64_t end, std::int64_t tr, EdgeTables& tables,
-                 GroupWalker<kPoints>& walker, std::vector<double>& rows, std::vector<double>& spare) {
-  const std::int64_t m = ensemble.n_features(), K = ensemble.n_outputs();
-  for (std::int64_t g = begin; g < end; g += kLanes) {
-    // A short last group repeats its last row into a spare output.
-    for (int j = 0; j < kLanes; ++j) {
-      const std::int64_t i = std::min(g + j, end - 1);
-      for (std::int64_t c = 0; c < m; ++c) walker.rows[c * kLanes + j] = rows[(i - begin) * m + c];
-      walker.phi[j] = g + j < end ? out + (g + j) * m * K : spare.data();
+/// The table walkers of one thread for groups of kLanes rows, one per quadrature size with a
+/// compile-time count (2 to 8 points) and a generic one, created when first needed.
+template <int kLanes>
+class LaneWalkers {
+ public:
+  LaneWalkers(const TreeEnsemble& ensemble, int max_points) : ensemble_(ensemble), max_points_(max_points) {}
+
+  /// Walks tree `tr` for rows [begin, end) (a multiple of kLanes rows) of `rows`, whose first
+  /// row is row `first` of the output.
+  void walk(std::int64_t tr, const double* table, int p, const double* rows, std::int64_t first, std::int64_t begin,
+            std::int64_t end, double* out) {
+    switch (p) {
+      case 2: return run(get(two_), tr, table, p, rows, first, begin, end, out);
+      case 3: return run(get(three_), tr, table, p, rows, first, begin, end, out);
+      case 4: return run(get(four_), tr, table, p, rows, first, begin, end, out);
+      case 5: return run(get(five_), tr, table, p, rows, first, begin, end, out);
+      case 6: return run(get(six_), tr, table, p, rows, first, begin, end, out);
+      case 7: return run(get(seven_), tr, table, p, rows, first, begin, end, out);
+      case 8: return run(get(eight_), tr, table, p, rows, first, begin, end, out);
+      default: return run(get(generic_), tr, table, p, rows, first, begin, end, out);
     }
-    walker.start_tree(tr, tables);
-    walker.walk(0, 0);
   }
-}
+
+ private:
+  template <int kPoints>
+  GroupWalker<kPoints, kLanes>& get(std::unique_ptr<GroupWalker<kPoints, kLanes>>& slot) {
+    if (!slot) slot = std::make_unique<GroupWalker<kPoints, kLanes>>(ensemble_, max_points_);
+    return *slot;
+  }
+
+  template <int kPoints>
+  void run(GroupWalker<kPoints, kLanes>& walker, std::int64_t tr, const double* table, int p, const double* rows,
+           std::int64_t first, std::int64_t begin, std::int64_t end, double* out) {
+    const std::int64_t m = ensemble_.n_features(), K = ensemble_.n_outputs();
+    for (std::int64_t g = begin; g < end; g += kLanes) {
+      for (int j = 0; j < kLanes; ++j) {
+        const double* x = rows + (g + j - first) * m;
+        for (std::int64_t c = 0; c < m; ++c) walker.rows[c * kLanes + j] = x[c];
+        walker.phi[j] = out + (g + j) * m * K;
+      }
+      walker.start_tree(tr, table, p);
+      walker.walk(0, 0);
+    }
+  }
+
+  const TreeEnsemble& ensemble_;
+  int max_points_;
+  std::unique_ptr<GroupWalker<0, kLanes>> generic_;
+  std::unique_ptr<GroupWalker<2, kLanes>> two_;
+  std::unique_ptr<GroupWalker<3, kLanes>> three_;
+  std::unique_ptr<GroupWalker<4, kLanes>> four_;
+  std::unique_ptr<GroupWalker<5, kLanes>> five_;
+  std::unique_ptr<GroupWalker<6, kLanes>> six_;
+  std::unique_ptr<GroupWalker<7, kLanes>> seven_;
+  std::unique_ptr<GroupWalker<8, kLanes>> eight_;
+};
 }  // namespace
 
 template <class T>
@@ -485,54 +566,49 @@ void PathDependentTreeShap::shap_values(const MatrixView<T>& X, double* out, int
   const std::int64_t m = ensemble_.n_features(), K = ensemble_.n_outputs();
   int max_points = 1;
   for (int p : points_) max_points = std::max(max_points, p);
-  // Blocks as large as 32 rows (the tables are built once per block), at least two per thread.
+  // Blocks as large as 32 rows (uncached tables are built once per block), at least two per thread.
   const std::int64_t threads = std::max(1, n_threads);
   const std::int64_t wanted = (X.rows + 31) / 32;
   const std::int64_t n_blocks = std::max<std::int64_t>(1, threads * ((wanted + threads - 1) / threads));
   const std::int64_t block = std::max<std::int64_t>(1, (X.rows + n_blocks - 1) / n_blocks);
   parallel_blocks(X.rows, block, n_threads, [&](std::int64_t begin, std::int64_t end) {
-    EdgeTables tables;
-    GroupWalker<0> generic(ensemble_, max_points);
-    GroupWalker<2> two(ensemble_, max_points);
-    GroupWalker<3> three(ensemble_, max_points);
-    GroupWalker<4> four(ensemble_, max_points);
-    GroupWalker<5> five(ensemble_, max_points);
-    GroupWalker<6> six(ensemble_, max_points);
-    GroupWalker<7> seven(ensemble_, max_points);
-    GroupWalker<8> eight(ensemble_, max_points);
-    std::vector<double> spare(m * K);
-    PathDependentWalker direct(*this, ensemble_);
+    std::vector<double> scratch;  // tables of trees past the cache budget
+    std::unique_ptr<EdgeTableBuilder> builder;
+    std::unique_ptr<PathDependentWalker> direct;
+    LaneWalkers<kGroupLanes> groups(ensemble_, max_points);
+    LaneWalkers<1> singles(ensemble_, max_points);
     std::vector<double> rows((end - begin) * m);
     for (std::int64_t i = begin; i < end; ++i) {
       for (std::int64_t j = 0; j < m; ++j) rows[(i - begin) * m + j] = static_cast<double>(X(i, j));
       std::fill(out + i * m * K, out + (i + 1) * m * K, 0.0);
     }
+    // Full groups of rows walk together; the block's last rows one by one (no padding lanes).
+    const std::int64_t grouped_end = begin + (end - begin) / kGroupLanes * kGroupLanes;
     for (std::int64_t tr = 0; tr < ensemble_.n_trees(); ++tr) {
       if (ensemble_.depths()[tr] == 0) continue;
       const int p = points_[tr];
-      const double table_doubles = static_cast<double>(ensemble_.n_nodes(tr)) * (4.0 * p + 1.0);
-      if (p > kMaxTablePoints || table_doubles > kMaxTableDoubles) {
+      const double* table = nullptr;
+      if (table_offset_[tr] >= 0) {
+        table = edge_tables_.data() + table_offset_[tr];
+      } else if (tabulable(ensemble_, tr, p)) {
+        if (!builder) builder = std::make_unique<EdgeTableBuilder>(ensemble_, left_fraction_);
+        scratch.resize(ensemble_.n_nodes(tr) * (4 * static_cast<std::int64_t>(p) + 1));
+        builder->build(tr, nodes_by_points_[p].data(), weights_by_points_[p].data(), p, scratch.data());
+        table = scratch.data();
+      } else {
         // Very deep or very large tree: its tables (nodes x points numbers) would cost more
-        // memory per thread than the division-free walk saves; walk it directly.
+        // memory than the division-free walk saves; walk it directly.
+        if (!direct) direct = std::make_unique<PathDependentWalker>(*this, ensemble_);
         for (std::int64_t i = begin; i < end; ++i) {
-          std::copy(rows.begin() + (i - begin) * m, rows.begin() + (i - begin + 1) * m, direct.row.begin());
-          direct.phi = out + i * m * K;
-          direct.start_tree(tr);
-          direct.walk<false>(0, 0, 1.0);
+          std::copy(rows.begin() + (i - begin) * m, rows.begin() + (i - begin + 1) * m, direct->row.begin());
+          direct->phi = out + i * m * K;
+          direct->start_tree(tr);
+          direct->walk<false>(0, 0, 1.0);
         }
         continue;
       }
-      tables.build(ensemble_, tr, left_fraction_, nodes_by_points_[p].data(), weights_by_points_[p].data(), p);
-      switch (p) {
-        case 2: table_block(ensemble_, out, begin, end, tr, tables, two, rows, spare); break;
-        case 3: table_block(ensemble_, out, begin, end, tr, tables, three, rows, spare); break;
-        case 4: table_block(ensemble_, out, begin, end, tr, tables, four, rows, spare); break;
-        case 5: table_block(ensemble_, out, begin, end, tr, tables, five, rows, spare); break;
-        case 6: table_block(ensemble_, out, begin, end, tr, tables, six, rows, spare); break;
-        case 7: table_block(ensemble_, out, begin, end, tr, tables, seven, rows, spare); break;
-        case 8: table_block(ensemble_, out, begin, end, tr, tables, eight, rows, spare); break;
-        default: table_block(ensemble_, out, begin, end, tr, tables, generic, rows, spare);
-      }
+      groups.walk(tr, table, p, rows.data(), begin, begin, grouped_end, out);
+      singles.walk(tr, table, p, rows.data(), begin, grouped_end, end, out);
     }
   });
 }

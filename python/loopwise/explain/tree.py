@@ -83,9 +83,11 @@ class TreeExplainer:
     ceil(depth / 2) points integrates the Shapley weight polynomial exactly), linear in the
     number of nodes, and free of the unwinding divisions that make classic TreeSHAP lose
     additivity on deep trees. A split whose children both have zero cover weighs them 1/2.
-    The quadrature's per-edge factors depend only on the tree, so they are tabulated once per
-    tree and block of rows, and each tree is walked for four rows at a time. Trees whose
-    tables would pass 64 MB per thread (depth > 128, or huge trees) are walked directly.
+    The quadrature's per-edge factors depend only on the tree, so they are tabulated once,
+    when the explainer is built (up to 256 MB; trees past that budget are tabulated per block
+    of rows), and each tree is walked for four rows at a time (the last rows of a call one at
+    a time, so a one-row call does only that row's walk). Trees whose tables would pass 64 MB
+    (depth > 128, or huge trees) are walked directly.
 
     Interventional values walk each tree once per explained row, carrying the set of
     background rows that can still pair with it (as bitsets), instead of once per

@@ -24,9 +24,9 @@ void gauss_legendre_unit(int points, std::vector<double>& nodes, std::vector<dou
 /// on j) and z_j the product of j's cover fractions on the leaf's path. The integrand is a
 /// polynomial of degree < depth, so Gauss-Legendre quadrature with ceil(depth / 2) points is
 /// exact; every factor is non-negative and no unwinding division is needed, which keeps deep
-/// trees additive to rounding. shap_values tabulates each edge's factors per quadrature point
-/// once per tree and row block (they depend on the tree only) and walks four rows at a time;
-/// trees deeper than 128 use the direct walk, as interaction_values does.
+/// trees additive to rounding. The constructor tabulates each edge's factors per quadrature
+/// point (they depend on the tree only); shap_values walks four rows at a time, the last rows
+/// of a block one at a time; trees deeper than 128 use the direct walk, as interaction_values does.
 class PathDependentTreeShap {
  public:
   explicit PathDependentTreeShap(const model::TreeEnsemble& ensemble);
@@ -51,6 +51,8 @@ class PathDependentTreeShap {
   std::vector<int> points_;             ///< quadrature points per tree
   std::vector<std::vector<double>> nodes_by_points_, weights_by_points_;
   std::vector<std::vector<std::int32_t>> tree_features_;  ///< distinct split features per tree
+  std::vector<double> edge_tables_;          ///< per tree: the walk's edge tables, built once
+  std::vector<std::int64_t> table_offset_;   ///< per tree: offset in edge_tables_, -1 if not cached
   std::vector<double> expected_;
 };
 
