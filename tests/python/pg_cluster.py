@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from typing import Optional
 
 _SEARCH = ["/usr/lib/postgresql/*/bin"]
@@ -32,6 +33,11 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def schema_url(base: str) -> str:
+    """``base`` with a PostgreSQL schema of its own, so users of one server never see each other's rows."""
+    return f"{base}?schema=t{uuid.uuid4().hex[:16]}"
 
 
 class Cluster:

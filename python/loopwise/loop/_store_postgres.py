@@ -33,7 +33,7 @@ import zlib
 from typing import Any, Callable, Iterator, Optional
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-__all__ = ["PostgresBackend", "MIGRATIONS", "COPY_ROWS"]
+__all__ = ["PostgresBackend", "MIGRATIONS", "COPY_ROWS", "split_url", "with_schema"]
 
 #: Batches at least this long go through COPY; shorter ones through one INSERT ... unnest.
 COPY_ROWS = 64
@@ -123,6 +123,19 @@ def split_url(url: str) -> tuple[str, str]:
     if not _IDENTIFIER.match(schema):
         raise ValueError(f"schema in the store URL must be a lower-case SQL identifier, got {schema!r}")
     return urlunsplit(parts._replace(query=urlencode(kept))), schema
+
+
+def with_schema(url: str, schema: str) -> str:
+    """``url`` with its ``schema=`` query parameter set to ``schema``.
+
+    Examples
+    --------
+    >>> with_schema("postgresql://me@db/app?sslmode=require", "churn")
+    'postgresql://me@db/app?sslmode=require&schema=churn'
+    """
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "schema"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("schema", schema)])))
 
 
 def _decode_scalar(text: Optional[str]) -> Any:

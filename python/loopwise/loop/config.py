@@ -1,7 +1,8 @@
 """The loop's configuration as a readable, versioned file in its directory (``loop.json``).
 
 A feedback loop lives in many processes (an Airflow task opens it, steps it and exits), so
-what it was told — policy, slices, sensitive columns, monitor size, seed — must live with
+what it was told — policy, slices, sensitive columns, monitor size, seed, and where its
+feedback store lives (a ``postgresql://`` URL when the store is on a server) — must live with
 its data, not in the memory of the process that created it.
 
 Every policy part is a dataclass and is written as its import path and its fields; a
@@ -153,6 +154,8 @@ class LoopConfig:
     monitor_rows: int
     random_state: int
     saved_policy: bool = True
+    #: ``postgresql://`` URL of the feedback store; None: ``store.db`` in the loop directory.
+    store: Optional[str] = None
 
     def to_dict(self) -> dict:
         """JSON-ready form; a policy with an unsaved callable is marked as not saved."""
@@ -163,7 +166,8 @@ class LoopConfig:
             policy, unsaved = None, str(error)
         return {"format": _FORMAT, "version": _VERSION, "policy": policy, "policy_not_saved": unsaved,
                 "sensitive": list(self.sensitive), "slices": list(self.slices),
-                "monitor_rows": int(self.monitor_rows), "random_state": int(self.random_state)}
+                "monitor_rows": int(self.monitor_rows), "random_state": int(self.random_state),
+                "store": self.store}
 
     @classmethod
     def from_dict(cls, data: dict) -> "LoopConfig":
@@ -177,12 +181,12 @@ class LoopConfig:
         policy = decode(data["policy"]) if saved else None
         return cls(policy=policy, sensitive=list(data.get("sensitive") or []), slices=list(data.get("slices") or []),
                    monitor_rows=int(data["monitor_rows"]), random_state=int(data["random_state"]),
-                   saved_policy=saved)
+                   saved_policy=saved, store=data.get("store"))
 
     def differences(self, other: "LoopConfig") -> list[str]:
         """Names of the settings in which ``other`` differs from this configuration."""
         mine, theirs = self.to_dict(), other.to_dict()
-        fields = ["sensitive", "slices", "monitor_rows", "random_state"]
+        fields = ["sensitive", "slices", "monitor_rows", "random_state", "store"]
         changed = [name for name in fields if mine[name] != theirs[name]]
         if self.saved_policy and (mine["policy"] != theirs["policy"] or theirs["policy_not_saved"]):
             changed.append("policy")

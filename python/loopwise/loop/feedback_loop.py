@@ -91,6 +91,11 @@ class FeedbackLoop:
         power loss may lose the rows logged since the last :meth:`flush` (or automatic
         checkpoint), never corrupt the store. Labels, versions and decisions are written the
         same way. Not part of the saved configuration: each process chooses.
+    store : str, optional
+        ``postgresql://user@host:port/db`` URL: keep the feedback store (served and shadow
+        predictions, labels) on a PostgreSQL server, so processes on many machines serve one
+        loop. Saved in the loop's configuration, so later processes reopen it without the
+        argument. Default: ``store.db`` and ``shadow.db`` in the loop directory (SQLite).
 
     Examples
     --------
@@ -121,6 +126,7 @@ class FeedbackLoop:
         random_state: Optional[int] = None,
         reconfigure: bool = False,
         durability: str = "full",
+        store: Optional[str] = None,
     ) -> None:
         from . import config as loop_config
 
@@ -136,10 +142,12 @@ class FeedbackLoop:
             raise TypeError(f"random_state must be an int, got {type(random_state).__name__}")
         saved = loop_config.read(self.path) if os.path.isdir(self.path) else None
         given = {"policy": policy, "sensitive": sensitive, "slices": slices, "monitor_rows": monitor_rows,
-                 "random_state": random_state}
-        defaults = {"policy": None, "sensitive": [], "slices": [], "monitor_rows": 2000, "random_state": 0}
+                 "random_state": random_state, "store": store}
+        defaults = {"policy": None, "sensitive": [], "slices": [], "monitor_rows": 2000, "random_state": 0,
+                    "store": None}
         base = {} if saved is None else {"policy": saved.policy, "sensitive": saved.sensitive, "slices": saved.slices,
-                                         "monitor_rows": saved.monitor_rows, "random_state": saved.random_state}
+                                         "monitor_rows": saved.monitor_rows, "random_state": saved.random_state,
+                                         "store": saved.store}
         merged = {key: (given[key] if given[key] is not None else base.get(key, defaults[key])) for key in given}
         if merged["policy"] is None:
             if saved is not None and not saved.saved_policy:
@@ -150,7 +158,7 @@ class FeedbackLoop:
             merged["policy"] = Policy()
         wanted = loop_config.LoopConfig(policy=merged["policy"], sensitive=list(merged["sensitive"]),
                                         slices=list(merged["slices"]), monitor_rows=int(merged["monitor_rows"]),
-                                        random_state=int(merged["random_state"]))
+                                        random_state=int(merged["random_state"]), store=merged["store"])
         changed = saved.differences(wanted) if saved is not None else []
         if changed and not reconfigure:
             raise ValueError(
@@ -185,7 +193,7 @@ class FeedbackLoop:
 
     def _open(self, model: Any, reference: Any, reference_labels: Any) -> None:
         from .registry import ModelRegistry
-        from .store import FeedbackStore
+        from .store import FeedbackStore, loop_store_locations
 
         if model is None and not os.path.isdir(self.path):
             raise ValueError(f"the loop at {self.path!r} does not exist, so it has no champion: pass model= to start it")
@@ -198,8 +206,9 @@ class FeedbackLoop:
         os.makedirs(self.path, exist_ok=True)
         self._state_path = os.path.join(self.path, _STATE_FILE)
         self._state = self._load_state()
-        self.store = FeedbackStore(os.path.join(self.path, "store.db"), durability=self.durability)
-        self.shadow_store = FeedbackStore(os.path.join(self.path, "shadow.db"), durability=self.durability)
+        served, shadowed = loop_store_locations(self.path, self.config.store)
+        self.store = FeedbackStore(served, durability=self.durability)
+        self.shadow_store = FeedbackStore(shadowed, durability=self.durability)
         self.registry = ModelRegistry(os.path.join(self.path, "registry"))
         self.audit = self.registry.audit
         self._models: dict[int, Any] = {}

@@ -61,6 +61,35 @@ def _is_url(location: Any) -> bool:
     return isinstance(location, str) and location.startswith(_URL_SCHEMES)
 
 
+def loop_store_locations(directory: str, url: Optional[str]) -> tuple[str, str]:
+    """Where a feedback loop keeps its served and its shadow predictions.
+
+    ``url`` None: two SQLite files in ``directory``. A ``postgresql://`` URL: the served
+    store in the URL's schema (``loopwise`` by default) and the shadow store in that schema
+    + ``_shadow``. The URL is saved in the loop's configuration file, so it must not hold a
+    password (use ``PGPASSWORD`` or a ``~/.pgpass`` file, which libpq reads).
+
+    Examples
+    --------
+    >>> loop_store_locations("/loops/a", None)
+    ('/loops/a/store.db', '/loops/a/shadow.db')
+    >>> loop_store_locations("/loops/a", "postgresql://me@db:5432/app?schema=churn")[1]
+    'postgresql://me@db:5432/app?schema=churn_shadow'
+    """
+    if url is None:
+        return os.path.join(directory, "store.db"), os.path.join(directory, "shadow.db")
+    if not _is_url(url):
+        raise ValueError(f"store must be a postgresql://user@host:port/database URL, got {url!r}")
+    from urllib.parse import urlsplit
+
+    if urlsplit(url).password is not None:
+        raise ValueError("store: the URL is saved in the loop's configuration, so it must not contain a password; "
+                         "give it through PGPASSWORD or ~/.pgpass instead")
+    from ._store_postgres import split_url, with_schema
+
+    return url, with_schema(url, split_url(url)[1] + "_shadow")
+
+
 # ---------------------------------------------------------------------------- records
 class Records:
     """Logged predictions (with labels when asked for labelled ones), as one table.

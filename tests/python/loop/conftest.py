@@ -9,9 +9,9 @@ cases skip with the reason, except under CI (``CI=true``), where they fail.
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
+from pg_cluster import schema_url
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -42,11 +42,6 @@ def postgres_url():
     cluster.stop()
 
 
-def postgres_schema_url(base: str) -> str:
-    """``base`` with a schema of its own, so tests sharing the server never see each other's rows."""
-    return f"{base}?schema=t{uuid.uuid4().hex[:16]}"
-
-
 @pytest.fixture(params=BACKENDS)
 def store_location(request, tmp_path):
     """Make store locations on the parametrised backend: ``store_location("name")``."""
@@ -54,4 +49,4 @@ def store_location(request, tmp_path):
         return lambda name="store": str(tmp_path / f"{name}.db")
     base = request.getfixturevalue("postgres_url")
     made: dict = {}
-    return lambda name="store": made.setdefault(name, postgres_schema_url(base))
+    return lambda name="store": made.setdefault(name, schema_url(base))

@@ -142,13 +142,13 @@ def test_sigkill_while_logging_loses_no_acknowledged_batch(tmp_path, store_locat
 
 
 def test_four_writers_killed_at_random_keep_every_acknowledged_row_once(tmp_path, store_location):
-    """4 writers logging single rows, 12 random SIGKILLs (benchmarks/loop_store.py does >= 200)."""
+    """4 writers logging single rows, 8 random SIGKILLs (benchmarks/loop_store.py does >= 200)."""
     from kill_writers import check_store, run_kills
 
     location = store_location("killed")
     package_root = os.path.dirname(os.path.dirname(os.path.abspath(loopwise.__file__)))
-    result = run_kills(location, str(tmp_path), package_root, kills=12, seed=3)
-    assert result["kills"] == 12
+    result = run_kills(location, str(tmp_path), package_root, kills=8, seed=3)
+    assert result["kills"] == 8
     report = check_store(location, result["acknowledged"])
     assert report["acknowledged"] > 0
     assert not report["lost"], f"acknowledged rows lost: {report['lost'][:10]}"
