@@ -89,6 +89,8 @@ if [ "${LOOPWISE_SKIP_AIRFLOW:-0}" != "1" ]; then
 fi
 export LOOPWISE_AIRFLOW_VENV="$ROOT/$AIRFLOW_VENV"
 
+bash scripts/services/postgres.sh  # PostgreSQL binaries for the feedback-store tests
+
 section "pytest"
 # Run from the tests folder so the installed package (not the source tree) is imported.
 set +e
