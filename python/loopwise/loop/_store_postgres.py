@@ -65,7 +65,7 @@ MIGRATIONS = [
         PRIMARY KEY (id, source)
     );
     CREATE INDEX labels_arrival ON labels (ts, id);
-    CREATE INDEX labels_pts ON labels (pts);
+    CREATE INDEX labels_pts ON labels (pts, id);
     CREATE TABLE codes (
         feature text NOT NULL,
         code integer NOT NULL,
@@ -352,7 +352,7 @@ class _Transaction:
         offset, page = 0, 4096
         while True:  # pages through the pts index, newest first
             chunk = self._rows(f"SELECT id, pts FROM labels WHERE source = ANY(%s) AND {where} "
-                               "ORDER BY pts DESC, id LIMIT %s OFFSET %s", [sources, *params, page, offset])
+                               "ORDER BY pts DESC, id DESC LIMIT %s OFFSET %s", [sources, *params, page, offset])
             if not chunk:
                 return
             yield chunk
