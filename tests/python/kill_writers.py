@@ -118,9 +118,16 @@ def run_kills(location: str, folder: str, package_root: str, *, kills: int, seed
     done_kills = 0
     try:
         while done_kills < kills:
-            worker = int(rng.integers(writers))
+            # A random writer among those already logging (restarted ones are still importing).
+            deadline = time.monotonic() + ready_timeout
+            while not any(w.ready.is_set() for w in running):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("no writer became ready")
+                time.sleep(0.01)
+            ready = [w.worker for w in running if w.ready.is_set()]
+            worker = int(ready[int(rng.integers(len(ready)))])
             writer = running[worker]
-            if not writer.ready.wait(ready_timeout) or writer.process.poll() is not None:
+            if writer.process.poll() is not None:
                 raise RuntimeError(f"{writer.error()}: {writer.process.stderr.read()}")
             time.sleep(float(rng.uniform(0.0, max_delay)))  # inside some later log call, most likely
             writer.kill()

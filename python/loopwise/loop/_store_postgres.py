@@ -6,9 +6,10 @@ Many processes on many machines log to one store; the promises are the SQLite ba
   flushed to the server's WAL); ``durability="process"`` turns that off per session (a server
   crash can lose the newest commits, never tear one) and :meth:`PostgresBackend.flush` makes
   them durable.
-- Batches of :data:`COPY_ROWS` rows or more are sent with ``COPY ... FROM STDIN (FORMAT
-  BINARY)`` into a temporary staging table and moved with ``INSERT ... ON CONFLICT (id) DO
-  NOTHING``; smaller ones with one ``INSERT ... SELECT FROM unnest(...)``. An identical re-log is
+- Batches of :data:`COPY_ROWS` rows or more are sent with ``COPY ... FROM STDIN`` (text
+  format, built column-wise: features as one hex string) into a temporary staging table and
+  moved with ``INSERT ... ON CONFLICT (id) DO NOTHING``; smaller ones with one
+  ``INSERT ... SELECT FROM unnest(...)``. An identical re-log is
   a no-op; a conflicting one is found afterwards and raises, rolling the batch back.
 - Writers run at READ COMMITTED and do not serialise each other: the rare writes of shared
   settings (the feature schema, value kinds, a categorical column's dictionary) take a
@@ -83,12 +84,14 @@ MIGRATIONS = [
 ]
 
 _PREDICTION_COLUMNS = "id, ts, model_version, prediction, proba, acted_on, features"
-_STAGING = """
-CREATE TEMP TABLE IF NOT EXISTS staging_predictions (
-    id text COLLATE "C", ts bigint, model_version bigint, prediction text, proba bytea,
-    acted_on smallint, features bytea
-) ON COMMIT DELETE ROWS
-"""
+# Per-connection staging tables, created when the connection opens (outside any transaction
+# a rollback could undo); ON COMMIT DELETE ROWS empties them at every commit.
+_STAGING = [
+    """CREATE TEMP TABLE staging_predictions (id text COLLATE "C", ts bigint, model_version bigint,
+       prediction text, proba bytea, acted_on smallint, features bytea) ON COMMIT DELETE ROWS""",
+    """CREATE TEMP TABLE staging_labels (id text COLLATE "C", label text, confidence double precision, ts bigint)
+       ON COMMIT DELETE ROWS""",
+]
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -210,6 +213,7 @@ class _Transaction:
         self.backend = backend
         self.c = connection
         self._seen: dict[str, Any] = {}
+        self._meta: Optional[dict] = None
         self._locked = False
 
     def _rows(self, sql: str, params: Any = ()) -> list:
@@ -217,8 +221,9 @@ class _Transaction:
 
     # -- settings and dictionaries
     def meta(self, key: str, default: Any = None) -> Any:
-        rows = self._rows("SELECT value FROM meta WHERE key = %s", (key,))
-        value = json.loads(rows[0][0]) if rows else None
+        if self._meta is None:  # the table is a handful of rows: one round trip reads them all
+            self._meta = {k: json.loads(v) for k, v in self._rows("SELECT key, value FROM meta")}
+        value = self._meta.get(key)
         self._seen.setdefault(key, value)
         return default if value is None else value
 
@@ -236,6 +241,8 @@ class _Transaction:
         self.c.execute("INSERT INTO meta (key, value) VALUES (%s, %s) "
                        "ON CONFLICT (key) DO UPDATE SET value = excluded.value", (key, json.dumps(value)))
         self._seen[key] = value
+        if self._meta is not None:
+            self._meta[key] = value
 
     def lock_codes(self) -> None:
         self._lock()
@@ -264,23 +271,23 @@ class _Transaction:
     def insert_predictions(self, columns: dict) -> int:
         n = len(columns["id"])
         predictions = _scalars_as_json(columns["prediction"])
+        # The insert and the running count in one statement: one round trip.
+        counted = (", counted AS (INSERT INTO counters (name, shard, value) SELECT 'predictions', %s, count(*) "
+                   "FROM written HAVING count(*) > 0 ON CONFLICT (name, shard) DO UPDATE "
+                   "SET value = counters.value + excluded.value) SELECT count(*) FROM written")
         if n < COPY_ROWS:
-            cursor = self.c.execute(
-                f"INSERT INTO predictions ({_PREDICTION_COLUMNS}) "
+            return int(self._rows(
+                f"WITH written AS (INSERT INTO predictions ({_PREDICTION_COLUMNS}) "
                 "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::bigint[], %s::text[], %s::bytea[], "
-                "%s::smallint[], %s::bytea[]) ON CONFLICT (id) DO NOTHING",
+                "%s::smallint[], %s::bytea[]) ON CONFLICT (id) DO NOTHING RETURNING 1)" + counted,
                 (columns["id"], columns["ts"], columns["model_version"], predictions, columns["proba"],
-                 columns["acted_on"], columns["features"]))
-        else:
-            self.c.execute(_STAGING)
-            with self.c.cursor() as cursor:
-                with cursor.copy(f"COPY staging_predictions ({_PREDICTION_COLUMNS}) FROM STDIN") as copy:
-                    copy.write(_copy_text(columns, predictions))
-            cursor = self.c.execute(f"INSERT INTO predictions ({_PREDICTION_COLUMNS}) "
-                                    f"SELECT {_PREDICTION_COLUMNS} FROM staging_predictions ON CONFLICT (id) DO NOTHING")
-        inserted = max(cursor.rowcount, 0)
-        self._add_counts([("predictions", inserted)])
-        return inserted
+                 columns["acted_on"], columns["features"], self.backend.shard))[0][0])
+        with self.c.cursor() as cursor:
+            with cursor.copy(f"COPY staging_predictions ({_PREDICTION_COLUMNS}) FROM STDIN") as copy:
+                copy.write(_copy_text(columns, predictions))
+        return int(self._rows(f"WITH written AS (INSERT INTO predictions ({_PREDICTION_COLUMNS}) "
+                              f"SELECT {_PREDICTION_COLUMNS} FROM staging_predictions ON CONFLICT (id) DO NOTHING "
+                              "RETURNING 1)" + counted, (self.backend.shard,))[0][0])
 
     def stored_predictions(self, keys: list) -> dict:
         return {row[0]: (row[1], _decode_scalar(row[2]), row[3], bytes(row[4])) for row in self._rows(
@@ -292,8 +299,6 @@ class _Transaction:
         # when two processes label the same id from two sources at once.
         self.c.execute("SELECT pg_advisory_xact_lock(%s)", (self.backend.labels_lock,))
         n = len(batch["id"])
-        self.c.execute("CREATE TEMP TABLE IF NOT EXISTS staging_labels (id text COLLATE \"C\", label text, "
-                       "confidence double precision, ts bigint) ON COMMIT DELETE ROWS")
         labels = _scalars_as_json(batch["label"])
         self.c.execute("INSERT INTO staging_labels SELECT * FROM unnest(%s::text[], %s::text[], %s::float8[], %s::bigint[])",
                        (batch["id"], labels, batch["confidence"], batch["ts"]))
@@ -425,6 +430,8 @@ class PostgresBackend:
             self._connection.execute(f"SET synchronous_commit = {'on' if durability == 'full' else 'off'}")
             self._migrate()
             self._connection.execute(f"SET search_path = {self.schema}")
+            for statement in _STAGING:
+                self._connection.execute(statement)
             self.shard = int(self._connection.execute("SELECT pg_backend_pid()").fetchone()[0]) % _SHARDS
         except Exception:
             self.close()
