@@ -12,7 +12,13 @@ one float64 BLOB per row (the choice documented in loopwise/loop/store.py).
 Every timing is the median of 5 runs after one warm-up, each on a fresh database file.
 Both sides are single-threaded (SQLite).
 
-Usage: PYTHONPATH=python python benchmarks/loop_store.py
+``--part postgres`` (also run by default) measures the PostgreSQL store on a throwaway local
+server (tests/python/pg_cluster.py): logging in batches of 10k rows (COPY) and single-row logs
+from 4 concurrent writer processes, each against pandas ``to_sql`` (SQLAlchemy + psycopg) on the
+same server, then >= 200 random SIGKILLs across 4 writers on both backends, counting lost
+acknowledged rows. Its table goes to results/loop_store_postgres.md.
+
+Usage: PYTHONPATH=python python benchmarks/loop_store.py [--part sqlite|postgres|all]
 """
 
 from __future__ import annotations
@@ -160,7 +166,7 @@ def json_cases(n: int) -> dict:
     return {"log": timed_fresh(fresh, write), "read": timed_fresh(filled, read)}
 
 
-def main() -> None:
+def main_sqlite() -> None:
     rows = []
     for n in (10_000, 100_000):
         ours, theirs, as_json = loopwise_cases(n), baseline_cases(n), json_cases(n)
@@ -188,6 +194,21 @@ def main() -> None:
         table(rows, ["case", "peer", "threads", "peer rows/s", "loopwise rows/s", "ratio", "check"]),
     ])
     write_result("loop_store", text)
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", choices=["sqlite", "postgres", "all"], default="all")
+    parser.add_argument("--kills", type=int, default=200)
+    part = parser.parse_args()
+    if part.part in ("sqlite", "all"):
+        main_sqlite()
+    if part.part in ("postgres", "all"):
+        from loop_store_postgres import main_postgres
+
+        main_postgres(kills=part.kills)
 
 
 if __name__ == "__main__":

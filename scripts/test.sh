@@ -91,6 +91,7 @@ export LOOPWISE_AIRFLOW_VENV="$ROOT/$AIRFLOW_VENV"
 
 # Java 17 for the Spark tests (tests/python/scale).
 bash scripts/services/java.sh
+bash scripts/services/postgres.sh  # PostgreSQL binaries for the feedback-store tests
 
 section "pytest"
 # Run from the tests folder so the installed package (not the source tree) is imported.

@@ -1,7 +1,8 @@
 """The loop's configuration as a readable, versioned file in its directory (``loop.json``).
 
 A feedback loop lives in many processes (an Airflow task opens it, steps it and exits), so
-what it was told — policy, slices, sensitive columns, monitor size, seed — must live with
+what it was told — policy, slices, sensitive columns, monitor size, seed, and where its
+feedback store lives (a ``postgresql://`` URL when the store is on a server) — must live with
 its data, not in the memory of the process that created it.
 
 Every policy part is a dataclass and is written as its import path and its fields; a
@@ -157,6 +158,8 @@ class LoopConfig:
     saved_alerts: bool = True
     # MLflow settings (:class:`loopwise.loop.mlflow_loop.MlflowSettings` as a dict), or None.
     mlflow: Optional[dict] = None
+    #: ``postgresql://`` URL of the feedback store; None: ``store.db`` in the loop directory.
+    store: Optional[str] = None
 
     def to_dict(self) -> dict:
         """JSON-ready form; a policy with an unsaved callable is marked as not saved."""
@@ -172,7 +175,7 @@ class LoopConfig:
         return {"format": _FORMAT, "version": _VERSION, "policy": policy, "policy_not_saved": unsaved,
                 "sensitive": list(self.sensitive), "slices": list(self.slices),
                 "monitor_rows": int(self.monitor_rows), "random_state": int(self.random_state),
-                "alerts": alerts, "alerts_not_saved": alerts_unsaved, "mlflow": self.mlflow}
+                "alerts": alerts, "alerts_not_saved": alerts_unsaved, "mlflow": self.mlflow, "store": self.store}
 
     @classmethod
     def from_dict(cls, data: dict) -> "LoopConfig":
@@ -189,12 +192,13 @@ class LoopConfig:
         alerts = decode(data.get("alerts") or [], "alerts") if saved_alerts else []
         return cls(policy=policy, sensitive=list(data.get("sensitive") or []), slices=list(data.get("slices") or []),
                    monitor_rows=int(data["monitor_rows"]), random_state=int(data["random_state"]),
-                   saved_policy=saved, alerts=alerts, saved_alerts=saved_alerts, mlflow=data.get("mlflow"))
+                   saved_policy=saved, alerts=alerts, saved_alerts=saved_alerts, mlflow=data.get("mlflow"),
+                   store=data.get("store"))
 
     def differences(self, other: "LoopConfig") -> list[str]:
         """Names of the settings in which ``other`` differs from this configuration."""
         mine, theirs = self.to_dict(), other.to_dict()
-        fields = ["sensitive", "slices", "monitor_rows", "random_state", "mlflow"]
+        fields = ["sensitive", "slices", "monitor_rows", "random_state", "mlflow", "store"]
         changed = [name for name in fields if mine[name] != theirs[name]]
         if self.saved_policy and (mine["policy"] != theirs["policy"] or theirs["policy_not_saved"]):
             changed.append("policy")

@@ -102,6 +102,11 @@ class FeedbackLoop:
         Keep the model versions in an MLflow registered model and/or log every step as an
         MLflow run (:mod:`loopwise.loop.mlflow_loop`); saved with the loop. ``model`` may
         then also be an MLflow model URI such as ``"models:/churn@champion"``.
+    store : str, optional
+        ``postgresql://user@host:port/db`` URL: keep the feedback store (served and shadow
+        predictions, labels) on a PostgreSQL server, so processes on many machines serve one
+        loop. Saved in the loop's configuration, so later processes reopen it without the
+        argument. Default: ``store.db`` and ``shadow.db`` in the loop directory (SQLite).
 
     Examples
     --------
@@ -134,6 +139,7 @@ class FeedbackLoop:
         durability: str = "full",
         alerts: Optional[Sequence[Any]] = None,
         mlflow: Any = None,
+        store: Optional[str] = None,
     ) -> None:
         from . import config as loop_config
 
@@ -155,12 +161,13 @@ class FeedbackLoop:
             raise TypeError(f"mlflow must be a loopwise.loop.MlflowSettings or None, got {type(mlflow).__name__}")
         saved = loop_config.read(self.path) if os.path.isdir(self.path) else None
         given = {"policy": policy, "sensitive": sensitive, "slices": slices, "monitor_rows": monitor_rows,
-                 "random_state": random_state, "alerts": alerts, "mlflow": None if mlflow is None else mlflow.to_dict()}
+                 "random_state": random_state, "alerts": alerts, "mlflow": None if mlflow is None else mlflow.to_dict(),
+                 "store": store}
         defaults = {"policy": None, "sensitive": [], "slices": [], "monitor_rows": 2000, "random_state": 0,
-                    "alerts": [], "mlflow": None}
+                    "alerts": [], "mlflow": None, "store": None}
         base = {} if saved is None else {"policy": saved.policy, "sensitive": saved.sensitive, "slices": saved.slices,
                                          "monitor_rows": saved.monitor_rows, "random_state": saved.random_state,
-                                         "alerts": saved.alerts, "mlflow": saved.mlflow}
+                                         "alerts": saved.alerts, "mlflow": saved.mlflow, "store": saved.store}
         if alerts is None and saved is not None and not saved.saved_alerts:
             raise ValueError(
                 f"the loop at {self.path!r} was created with alert sinks that could not be saved (a callable that "
@@ -177,7 +184,7 @@ class FeedbackLoop:
         wanted = loop_config.LoopConfig(policy=merged["policy"], sensitive=list(merged["sensitive"]),
                                         slices=list(merged["slices"]), monitor_rows=int(merged["monitor_rows"]),
                                         random_state=int(merged["random_state"]), alerts=list(merged["alerts"]),
-                                        mlflow=merged["mlflow"])
+                                        mlflow=merged["mlflow"], store=merged["store"])
         changed = saved.differences(wanted) if saved is not None else []
         if changed and not reconfigure:
             raise ValueError(
@@ -217,7 +224,7 @@ class FeedbackLoop:
 
     def _open(self, model: Any, reference: Any, reference_labels: Any) -> None:
         from .mlflow_loop import adopted_version, open_registry
-        from .store import FeedbackStore
+        from .store import FeedbackStore, loop_store_locations
 
         if model is None and not os.path.isdir(self.path):
             raise ValueError(f"the loop at {self.path!r} does not exist, so it has no champion: pass model= to start it")
@@ -236,8 +243,9 @@ class FeedbackLoop:
         os.makedirs(self.path, exist_ok=True)
         self._state_path = os.path.join(self.path, _STATE_FILE)
         self._state = self._load_state()
-        self.store = FeedbackStore(os.path.join(self.path, "store.db"), durability=self.durability)
-        self.shadow_store = FeedbackStore(os.path.join(self.path, "shadow.db"), durability=self.durability)
+        served, shadowed = loop_store_locations(self.path, self.config.store)
+        self.store = FeedbackStore(served, durability=self.durability)
+        self.shadow_store = FeedbackStore(shadowed, durability=self.durability)
         self.registry = open_registry(os.path.join(self.path, "registry"), self.mlflow)
         self.audit = self.registry.audit
         self._models: dict[int, Any] = {}

@@ -26,319 +26,68 @@ Labels. :meth:`FeedbackStore.add_feedback` records labels by ``source``. When se
 labelled the same id, the effective label follows the precedence
 ``human > ground_truth > weak`` (a human correction outranks the delayed ground truth, which
 outranks a weak label); a later label from the same source replaces the earlier one.
+
+Backends. A path stores everything in one SQLite file (:mod:`loopwise.loop._store_sqlite`);
+a ``postgresql://`` URL stores it on a PostgreSQL server (:mod:`loopwise.loop._store_postgres`),
+so processes on many machines can log to one store. Both keep the same tables, the same
+promises and return the same values; the type codec (:mod:`loopwise.loop._codec`) and the
+review queue (:mod:`loopwise.loop._review`) are shared.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
-import json
 import os
-from itertools import repeat
-from typing import Any, Iterable, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 import pandas as pd
 
-from ._sqlite import Database, open_database
+from ._codec import (CODED_KINDS, NAT, NUMERIC_KINDS, RANK, SOURCES, as_ids, as_values, bound_ns, compatible,
+                     feature_table, numeric_matrix, proba_matrix, restore, same_value, split_rows, timestamps_ns)
+from ._review import STRATEGIES, pick, review_scores
+from ._store_sqlite import MIGRATIONS as _MIGRATIONS  # noqa: F401 - the SQLite schema, for tests and tools
+from ._store_sqlite import SQLiteBackend
 
 __all__ = ["FeedbackStore", "Records", "SOURCES"]
 
-#: Label sources, most trusted first; the first one present for an id is its effective label.
-SOURCES = ("human", "ground_truth", "weak")
-_RANK = {source: rank for rank, source in enumerate(SOURCES)}
+_same_value = same_value  # kept under its old name for callers of the first release
 
-_RESERVED = frozenset(
-    {"id", "prediction", "model_version", "timestamp", "acted_on", "label", "label_timestamp", "source",
-     "confidence", "weight", "review_score"}
-)
-_NUMERIC_KINDS = frozenset({"float", "int", "bool"})
-_CODED_KINDS = frozenset({"text", "category", "datetime"})
-_NAT = np.iinfo(np.int64).min  # pandas reads this int64 as NaT
+#: ``durability=`` choices of :class:`FeedbackStore`.
+DURABILITY = ("full", "process")
+_URL_SCHEMES = ("postgresql://", "postgres://")
 
-_MIGRATIONS = [
+
+def _is_url(location: Any) -> bool:
+    return isinstance(location, str) and location.startswith(_URL_SCHEMES)
+
+
+def loop_store_locations(directory: str, url: Optional[str]) -> tuple[str, str]:
+    """Where a feedback loop keeps its served and its shadow predictions.
+
+    ``url`` None: two SQLite files in ``directory``. A ``postgresql://`` URL: the served
+    store in the URL's schema (``loopwise`` by default) and the shadow store in that schema
+    + ``_shadow``. The URL is saved in the loop's configuration file, so it must not hold a
+    password (use ``PGPASSWORD`` or a ``~/.pgpass`` file, which libpq reads).
+
+    Examples
+    --------
+    >>> loop_store_locations("/loops/a", None)
+    ('/loops/a/store.db', '/loops/a/shadow.db')
+    >>> loop_store_locations("/loops/a", "postgresql://me@db:5432/app?schema=churn")[1]
+    'postgresql://me@db:5432/app?schema=churn_shadow'
     """
-    CREATE TABLE predictions (
-        rid INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        ts INTEGER NOT NULL,
-        model_version INTEGER NOT NULL,
-        prediction,
-        proba BLOB,
-        acted_on INTEGER,
-        features BLOB NOT NULL
-    );
-    CREATE INDEX predictions_ts ON predictions (ts);
-    CREATE TABLE labels (
-        id TEXT NOT NULL,
-        source TEXT NOT NULL,
-        rank INTEGER NOT NULL,
-        label,
-        confidence REAL,
-        ts INTEGER NOT NULL,
-        pts INTEGER NOT NULL,
-        PRIMARY KEY (id, source)
-    );
-    CREATE TABLE codes (
-        feature TEXT NOT NULL,
-        code INTEGER NOT NULL,
-        value TEXT NOT NULL,
-        PRIMARY KEY (feature, code),
-        UNIQUE (feature, value)
-    )
-    """,
-    # Version 2: what a step needs without reading the history. Labels by arrival time (the
-    # error-stream cursor) and by prediction time (the newest labelled rows), predictions by
-    # model version (a new champion's served rows), and running counts kept by every write.
-    """
-    CREATE INDEX labels_arrival ON labels (ts, id);
-    CREATE INDEX labels_pts ON labels (pts);
-    CREATE INDEX predictions_version ON predictions (model_version);
-    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
-    INSERT INTO counters (name, value) SELECT 'predictions', count(*) FROM predictions;
-    INSERT INTO counters (name, value) SELECT 'labeled', count(DISTINCT id) FROM labels;
-    INSERT INTO counters (name, value) SELECT 'source:' || source, count(*) FROM labels GROUP BY source;
-    """,
-]
+    if url is None:
+        return os.path.join(directory, "store.db"), os.path.join(directory, "shadow.db")
+    if not _is_url(url):
+        raise ValueError(f"store must be a postgresql://user@host:port/database URL, got {url!r}")
+    from urllib.parse import urlsplit
 
-_ADD_COUNT = ("INSERT INTO counters (name, value) VALUES (?, ?) "
-              "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value")
-#: ``durability=`` choices of :class:`FeedbackStore` and the SQLite setting behind each.
-DURABILITY = {"full": "FULL", "process": "NORMAL"}
+    if urlsplit(url).password is not None:
+        raise ValueError("store: the URL is saved in the loop's configuration, so it must not contain a password; "
+                         "give it through PGPASSWORD or ~/.pgpass instead")
+    from ._store_postgres import split_url, with_schema
 
-
-
-# ---------------------------------------------------------------------------- conversion helpers
-def _now_ns() -> int:
-    return int(pd.Timestamp.now(tz="UTC").value)
-
-
-def _to_utc(values: Any, name: str) -> pd.DatetimeIndex:
-    try:
-        stamps = pd.to_datetime(values, utc=True)  # naive times are taken as UTC
-    except (ValueError, TypeError, OverflowError) as error:
-        raise ValueError(f"{name} could not be read as times: {error}") from error
-    return stamps
-
-
-def _timestamps_ns(value: Any, n: int, name: str) -> np.ndarray:
-    """``None`` (now), one time for every row, or one time per row -> int64 UTC nanoseconds."""
-    if value is None:
-        return np.full(n, _now_ns(), dtype=np.int64)
-    if isinstance(value, (str, _dt.datetime, _dt.date, pd.Timestamp, np.datetime64)):
-        stamp = _to_utc([value], name)
-        if stamp.isna().any():
-            raise ValueError(f"{name} is missing (NaT)")
-        return np.full(n, int(stamp[0].value), dtype=np.int64)
-    if isinstance(value, (int, float, bool, np.number)):
-        raise TypeError(f"{name} must be a time (str, datetime, pandas Timestamp) or a sequence of them, "
-                        f"got {type(value).__name__}")
-    try:
-        length = len(value)
-    except TypeError:
-        raise TypeError(f"{name} must be a time or a sequence of times, got {type(value).__name__}") from None
-    if length != n:
-        raise ValueError(f"{name} has {length} entries but there are {n} rows")
-    stamps = _to_utc(np.asarray(value) if not isinstance(value, (pd.Series, pd.Index)) else value, name)
-    if pd.isna(stamps).any():
-        raise ValueError(f"{name} has missing times (NaT)")
-    return np.asarray(pd.DatetimeIndex(stamps).as_unit("ns").asi8, dtype=np.int64)
-
-
-def _bound_ns(value: Any, name: str) -> Optional[int]:
-    if value is None:
-        return None
-    if not isinstance(value, (str, _dt.datetime, _dt.date, pd.Timestamp, np.datetime64)):
-        raise TypeError(f"{name} must be a time (str, datetime or pandas Timestamp), got {type(value).__name__}")
-    stamp = _to_utc([value], name)
-    if stamp.isna().any():
-        raise ValueError(f"{name} is missing (NaT)")
-    return int(stamp[0].value)
-
-
-def _ids(ids: Any, name: str = "ids") -> list[str]:
-    if isinstance(ids, (str, bytes)) or not isinstance(ids, (Sequence, np.ndarray, pd.Series, pd.Index, range)):
-        raise TypeError(f"{name} must be a sequence of ids (list, array, Series), got {type(ids).__name__}")
-    values = [str(i) for i in (ids.tolist() if hasattr(ids, "tolist") else ids)]
-    if len(set(values)) != len(values):
-        seen: set = set()
-        repeated = sorted({v for v in values if v in seen or seen.add(v)})
-        raise ValueError(f"{name} has duplicate entries: {repeated[:10]}")
-    return values
-
-
-def _kind_of_values(values: np.ndarray, name: str) -> str:
-    """The storage kind of predictions or labels: int, float, bool or str."""
-    if values.dtype == bool:
-        return "bool"
-    if np.issubdtype(values.dtype, np.integer):
-        return "int"
-    if np.issubdtype(values.dtype, np.floating):
-        return "float"
-    if values.dtype.kind in "US":
-        return "str"
-    if values.dtype == object:
-        kinds = {type(v) for v in values.tolist()}
-        if kinds and all(issubclass(k, str) for k in kinds):
-            return "str"
-        if kinds and all(issubclass(k, (bool, np.bool_)) for k in kinds):
-            return "bool"
-        if kinds and all(issubclass(k, (int, np.integer)) and not issubclass(k, bool) for k in kinds):
-            return "int"
-        if kinds and all(issubclass(k, (int, float, np.integer, np.floating)) for k in kinds):
-            return "float"
-        raise TypeError(f"{name} holds values of mixed or unsupported types {sorted(k.__name__ for k in kinds)}")
-    raise TypeError(f"{name} has unsupported dtype {values.dtype}")
-
-
-def _as_values(values: Any, n: int, name: str) -> tuple[list, str]:
-    """Predictions or labels -> (python list of scalars, kind)."""
-    if isinstance(values, (str, bytes)) or np.isscalar(values):
-        raise TypeError(f"{name} must be a sequence with one value per row, got a scalar {values!r}")
-    array = np.asarray(values)
-    if array.ndim == 2 and array.shape[1] == 1:
-        array = array[:, 0]
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be 1-D (one value per row), got shape {array.shape}")
-    if len(array) != n:
-        raise ValueError(f"{name} has {len(array)} entries but there are {n} ids")
-    kind = _kind_of_values(array, name) if n else "float"
-    if kind == "float" and n and np.isnan(array.astype(np.float64)).any():
-        raise ValueError(f"{name} has missing values (NaN) at positions {np.flatnonzero(np.isnan(array.astype(float)))[:10].tolist()}")
-    if kind == "str":
-        return [str(v) for v in array.tolist()], kind
-    if kind == "bool":
-        return [int(v) for v in array.tolist()], kind
-    if kind == "int":
-        return [int(v) for v in array.tolist()], kind
-    return [float(v) for v in array.tolist()], kind
-
-
-def _compatible(stored: str, new: str) -> bool:
-    numeric = {"int", "float", "bool"}
-    return stored == new or (stored in numeric and new in numeric)
-
-
-def _restore(values: list, kind: Optional[str]) -> np.ndarray:
-    """Stored scalars (possibly None) -> an array of the recorded kind."""
-    if not values:
-        return np.array([], dtype={"int": np.int64, "bool": bool, "str": object}.get(kind or "", np.float64))
-    if kind in ("int", "float", "bool"):
-        # Fast path: no missing values and one numeric type (fromiter raises on None or text).
-        try:
-            array = np.fromiter(values, dtype=np.int64 if kind != "float" else np.float64, count=len(values))
-        except (TypeError, ValueError, OverflowError):
-            pass
-        else:
-            if kind == "bool":
-                return array.astype(bool)
-            # The recorded kind is widened (bool < int < float) whenever a wider batch is
-            # logged, so an "int" column holds no floats that fromiter could have truncated.
-            return array
-    missing = any(v is None for v in values)
-    if kind == "str" or missing and kind not in ("int", "float", "bool"):
-        return np.array(values, dtype=object)
-    if missing:
-        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
-    if kind == "bool":
-        return np.array(values, dtype=np.int64).astype(bool)
-    if kind == "int" and all(isinstance(v, int) for v in values):
-        return np.array(values, dtype=np.int64)
-    return np.array(values, dtype=np.float64)
-
-
-def _numeric_matrix(X: Any) -> Optional[tuple[list[str], list[str], np.ndarray]]:
-    """The fast path of logging: a numeric 2-D array, or a frame of plain numeric columns,
-    -> (names, kinds, float64 matrix) without a pandas object per column; None otherwise."""
-    if isinstance(X, np.ndarray):
-        if X.ndim != 2 or X.shape[1] == 0 or X.dtype.kind not in "fiub":
-            return None
-        kind = {"f": "float", "i": "int", "u": "int", "b": "bool"}[X.dtype.kind]
-        return [f"x{j}" for j in range(X.shape[1])], [kind] * X.shape[1], X.astype(np.float64, copy=False)
-    if isinstance(X, pd.DataFrame) and X.shape[1] and X.columns.is_unique:
-        dtypes = X.dtypes.tolist()
-        if not all(isinstance(d, np.dtype) and d.kind in "fiub" for d in dtypes):
-            return None  # extension dtypes (nullable ints, categories) take the general path
-        names = [str(c) for c in X.columns]
-        if len(set(names)) != len(names) or any(n in _RESERVED or n.startswith("proba_") for n in names):
-            return None  # the general path names the problem
-        kinds = [{"f": "float", "i": "int", "u": "int", "b": "bool"}[d.kind] for d in dtypes]
-        return names, kinds, X.to_numpy(dtype=np.float64)
-    return None
-
-
-def _feature_table(X: Any) -> tuple[list[str], list[str], list[np.ndarray]]:
-    """X -> (names, kinds, one array per column); names default to x0, x1, ..."""
-    if hasattr(X, "to_pandas") and not isinstance(X, (pd.DataFrame, np.ndarray)):
-        X = X.to_pandas()  # polars DataFrame and pyarrow Table
-    if isinstance(X, pd.Series):
-        raise ValueError("X must be 2-D (rows x features); got a Series: use X.to_frame()")
-    if isinstance(X, pd.DataFrame):
-        names = [str(c) for c in X.columns]
-        columns = [X.iloc[:, j] for j in range(X.shape[1])]
-    else:
-        if isinstance(X, (str, bytes)) or np.isscalar(X) or X is None:
-            raise TypeError(f"X must be a DataFrame or a 2-D array, got {type(X).__name__}")
-        array = np.asarray(X)
-        if array.ndim != 2:
-            raise ValueError(f"X must be 2-D (rows x features), got shape {array.shape}")
-        names = [f"x{j}" for j in range(array.shape[1])]
-        columns = [pd.Series(array[:, j]) for j in range(array.shape[1])]
-    if not names:
-        raise ValueError("X has no columns")
-    if len(set(names)) != len(names):
-        raise ValueError(f"X has duplicate column names: {sorted({n for n in names if names.count(n) > 1})}")
-    clash = [n for n in names if n in _RESERVED or n.startswith("proba_")]
-    if clash:
-        raise ValueError(f"X has columns named like the store's own columns {clash}; rename them")
-    kinds = []
-    arrays = []
-    for name, column in zip(names, columns):
-        dtype = column.dtype
-        if isinstance(dtype, pd.CategoricalDtype):
-            kinds.append("category")
-            arrays.append(column.astype(object).to_numpy())
-        elif pd.api.types.is_bool_dtype(dtype):
-            kinds.append("bool")
-            arrays.append(column.to_numpy(dtype=np.float64, na_value=np.nan))
-        elif pd.api.types.is_integer_dtype(dtype):
-            kinds.append("int")
-            arrays.append(column.to_numpy(dtype=np.float64, na_value=np.nan))
-        elif pd.api.types.is_float_dtype(dtype):
-            kinds.append("float")
-            arrays.append(column.to_numpy(dtype=np.float64, na_value=np.nan))
-        elif pd.api.types.is_datetime64_any_dtype(dtype):
-            kinds.append("datetime")
-            stamps = pd.to_datetime(column, utc=True)
-            arrays.append(np.array([None if pd.isna(s) else s.isoformat() for s in stamps], dtype=object))
-        elif pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_complex_dtype(dtype):
-            raise TypeError(f"column {name!r} of X has unsupported dtype {dtype}")
-        else:
-            kinds.append("text")
-            arrays.append(column.to_numpy(dtype=object))
-    return names, kinds, arrays
-
-
-def _proba_matrix(proba: Any, n: int) -> Optional[np.ndarray]:
-    if proba is None:
-        return None
-    try:
-        matrix = np.asarray(proba, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"proba must be a numeric (n_rows, n_classes) array: {error}") from error
-    if matrix.ndim != 2:
-        raise ValueError(f"proba must be 2-D (n_rows, n_classes), got shape {matrix.shape}")
-    if matrix.shape[0] != n:
-        raise ValueError(f"proba has {matrix.shape[0]} rows but there are {n} ids")
-    if not np.all(np.isfinite(matrix)):
-        raise ValueError("proba has missing or infinite values")
-    return np.ascontiguousarray(matrix)
-
-
-def _split_rows(matrix: np.ndarray) -> list[bytes]:
-    """One bytes object per row from a single ``tobytes`` call (the hot path of logging)."""
-    width = matrix.shape[1] * 8
-    raw = np.ascontiguousarray(matrix, dtype=np.float64).tobytes()
-    return [raw[i : i + width] for i in range(0, len(raw), width)] if width else [b""] * matrix.shape[0]
+    return url, with_schema(url, split_url(url)[1] + "_shadow")
 
 
 # ---------------------------------------------------------------------------- records
@@ -457,10 +206,11 @@ class FeedbackStore:
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a str or os.PathLike, got {type(path).__name__}")
         self.path = os.fspath(path)
-        parent = os.path.dirname(os.path.abspath(self.path))
-        if os.path.exists(parent) and not os.path.isdir(parent):
-            raise ValueError(f"path {self.path!r}: {parent!r} is a file, not a directory")
-        os.makedirs(parent, exist_ok=True)
+        if not _is_url(self.path):
+            parent = os.path.dirname(os.path.abspath(self.path))
+            if os.path.exists(parent) and not os.path.isdir(parent):
+                raise ValueError(f"path {self.path!r}: {parent!r} is a file, not a directory")
+            os.makedirs(parent, exist_ok=True)
         if join_window is not None:
             try:
                 join_window = pd.Timedelta(join_window)
@@ -472,35 +222,38 @@ class FeedbackStore:
         if durability not in DURABILITY:
             raise ValueError(f"durability must be one of {list(DURABILITY)}, got {durability!r}")
         self.durability = durability
-        self._db: Database = open_database(self.path, kind="feedback_store", migrations=_MIGRATIONS)
-        if durability != "full":
-            self._db.set_synchronous(DURABILITY[durability])
+        if _is_url(self.path):
+            from ._store_postgres import PostgresBackend  # psycopg is imported only for a server store
+
+            self._backend: Any = PostgresBackend(self.path, durability=durability)
+        else:
+            self._backend = SQLiteBackend(self.path, durability=durability)
         self._codes: dict[str, dict[str, int]] = {}
-        self._meta_cache: dict[str, Any] = {}  # settings that never change once set (feature schema)
         if classes is not None:
             if isinstance(classes, (str, bytes)) or not hasattr(classes, "__len__") or len(classes) < 2:
                 self.close()
                 raise ValueError("classes must be a sequence of at least two class labels")
-            values, _ = _as_values(list(classes), len(classes), "classes")
-            stored = self._db.get_meta("classes")
+            values, _ = as_values(list(classes), len(classes), "classes")
+            stored = self._backend.read(lambda tx: tx.meta("classes"))
             if stored is not None and [str(v) for v in stored] != [str(v) for v in values]:
                 self.close()
                 raise ValueError(f"classes {values} differ from the classes stored in {self.path!r}: {stored}")
-            self._db.transaction(lambda c: Database.set_meta(c, "classes", values))
+            self._backend.write(lambda tx: tx.set_meta("classes", values))
+
+    @property
+    def _db(self) -> Any:
+        """The SQLite database of a file store (for tests and tools that inspect the file)."""
+        return self._backend.database
+
+    def _meta(self, key: str, default: Any = None) -> Any:
+        return self._backend.read(lambda tx: tx.meta(key, default))
 
     # ------------------------------------------------------------------ writing
-    def _schema(self, connection: Any) -> Optional[list[dict]]:
-        row = connection.execute("SELECT value FROM meta WHERE key = 'features'").fetchone()
-        if row is None:
-            return None
-        return json.loads(row[0])
-
-    def _encode(self, connection: Any, feature: str, values: np.ndarray, new_codes: dict) -> np.ndarray:
+    def _encode(self, tx: Any, feature: str, values: np.ndarray, new_codes: dict) -> np.ndarray:
         """Text values -> float codes, adding unseen values to the column's dictionary."""
         known = self._codes.get(feature)
         if known is None:
-            known = {value: code for code, value in connection.execute(
-                "SELECT code, value FROM codes WHERE feature = ?", (feature,))}
+            known = tx.codes(feature)
             self._codes[feature] = known
         missing = pd.isna(values)
         texts = [None if m else str(v) for v, m in zip(values.tolist(), missing.tolist())]
@@ -508,13 +261,13 @@ class FeedbackStore:
         if unseen:
             # Another process may have added codes since we cached: read the dictionary again
             # under the write lock before assigning new ones.
-            known.update({value: code for code, value in connection.execute(
-                "SELECT code, value FROM codes WHERE feature = ?", (feature,))})
+            tx.lock_codes()
+            known.update(tx.codes(feature))
             unseen = sorted(t for t in unseen if t not in known)
             start = len(known)
             added = {value: start + k for k, value in enumerate(unseen)}
-            connection.executemany("INSERT INTO codes (feature, code, value) VALUES (?, ?, ?)",
-                                   [(feature, code, value) for value, code in added.items()])
+            if added:
+                tx.add_codes(feature, added)
             new_codes.setdefault(feature, {}).update(added)
             lookup = {**known, **added}
         else:
@@ -571,30 +324,30 @@ class FeedbackStore:
         {'n_logged': 0, 'n_duplicates': 1}
         >>> store.close()
         """
-        keys = _ids(ids)
+        keys = as_ids(ids)
         n = len(keys)
-        fast = _numeric_matrix(X)
+        fast = numeric_matrix(X)
         if fast is not None:
             names, kinds, numeric = fast
             columns: list = []
             rows_given = numeric.shape[0]
         else:
-            names, kinds, columns = _feature_table(X)
+            names, kinds, columns = feature_table(X)
             numeric = None
             rows_given = len(columns[0])
         if rows_given != n:
             raise ValueError(f"ids has {n} entries but X has {rows_given} rows")
-        values, prediction_kind = _as_values(predictions, n, "predictions")
+        values, prediction_kind = as_values(predictions, n, "predictions")
         if isinstance(model_version, bool) or not isinstance(model_version, (int, np.integer)):
             raise TypeError(f"model_version must be an int, got {type(model_version).__name__}")
         if model_version < 0:
             raise ValueError(f"model_version must be >= 0, got {model_version}")
-        probabilities = _proba_matrix(proba, n)
-        stamps = _timestamps_ns(timestamp, n, "timestamp")
+        probabilities = proba_matrix(proba, n)
+        stamps = timestamps_ns(timestamp, n, "timestamp")
         if acted_on is None:
-            acted: Iterable = repeat(None)
+            acted: list = [None] * n
         elif isinstance(acted_on, (bool, np.bool_)):
-            acted = repeat(int(acted_on))
+            acted = [int(acted_on)] * n
         else:
             acted_array = np.asarray(acted_on)
             if acted_array.shape != (n,) or acted_array.dtype != bool:
@@ -604,15 +357,15 @@ class FeedbackStore:
             return {"n_logged": 0, "n_duplicates": 0}
 
         version = int(model_version)
-        proba_blobs = _split_rows(probabilities) if probabilities is not None else None
+        proba_blobs = split_rows(probabilities) if probabilities is not None else None
         new_codes: dict = {}
 
-        def body(connection: Any) -> dict:
+        def body(tx: Any) -> dict:
             new_codes.clear()
-            schema = self._schema(connection)
+            schema = tx.meta("features")
             if schema is None:
                 schema = [{"name": name, "kind": kind} for name, kind in zip(names, kinds)]
-                Database.set_meta(connection, "features", schema)
+                tx.set_meta("features", schema)
             stored_names = [s["name"] for s in schema]
             if set(stored_names) != set(names):
                 extra = sorted(set(names) - set(stored_names))
@@ -620,8 +373,8 @@ class FeedbackStore:
                 raise ValueError(f"X has different columns than the store: unexpected {extra}, missing {lacking}")
             position = {name: j for j, name in enumerate(names)}
             if numeric is not None:
-                if any(spec["kind"] not in _NUMERIC_KINDS for spec in schema):
-                    bad = [s for s in schema if s["kind"] not in _NUMERIC_KINDS][0]
+                if any(spec["kind"] not in NUMERIC_KINDS for spec in schema):
+                    bad = [s for s in schema if s["kind"] not in NUMERIC_KINDS][0]
                     raise ValueError(f"column {bad['name']!r} of X is {kinds[position[bad['name']]]} "
                                      f"but the store holds it as {bad['kind']}")
                 order = [position[name] for name in stored_names]
@@ -631,39 +384,32 @@ class FeedbackStore:
             for j, spec in enumerate(schema if numeric is None else ()):
                 k = position[spec["name"]]
                 given = kinds[k]
-                if (spec["kind"] in _NUMERIC_KINDS) != (given in _NUMERIC_KINDS):
+                if (spec["kind"] in NUMERIC_KINDS) != (given in NUMERIC_KINDS):
                     raise ValueError(
                         f"column {spec['name']!r} of X is {given} but the store holds it as {spec['kind']}"
                     )
-                if given in _CODED_KINDS:
-                    matrix[:, j] = self._encode(connection, spec["name"], columns[k], new_codes)
+                if given in CODED_KINDS:
+                    matrix[:, j] = self._encode(tx, spec["name"], columns[k], new_codes)
                 else:
                     matrix[:, j] = columns[k]
-            self._check_kind(connection, "prediction_kind", prediction_kind, "predictions")
+            self._check_kind(tx, "prediction_kind", prediction_kind, "predictions")
             if probabilities is not None:
-                stored = connection.execute("SELECT value FROM meta WHERE key = 'n_proba'").fetchone()
+                stored = tx.meta("n_proba")
                 if stored is None:
-                    Database.set_meta(connection, "n_proba", probabilities.shape[1])
-                elif int(stored[0]) != probabilities.shape[1]:
-                    raise ValueError(f"proba has {probabilities.shape[1]} columns but the store holds {stored[0]}")
-            blobs = _split_rows(matrix)
-            rows = zip(keys, stamps.tolist(), repeat(version), values,
-                       proba_blobs if proba_blobs is not None else repeat(None), acted, blobs)
-            before = connection.total_changes
-            connection.executemany(
-                "INSERT OR IGNORE INTO predictions (id, ts, model_version, prediction, proba, acted_on, features) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
-            inserted = connection.total_changes - before
+                    tx.set_meta("n_proba", probabilities.shape[1])
+                elif int(stored) != probabilities.shape[1]:
+                    raise ValueError(f"proba has {probabilities.shape[1]} columns but the store holds {stored}")
+            blobs = split_rows(matrix)
+            inserted = tx.insert_predictions({
+                "id": keys, "ts": stamps.tolist(), "model_version": [version] * n, "prediction": values,
+                "proba": proba_blobs if proba_blobs is not None else [None] * n, "acted_on": acted,
+                "features": blobs})
             if inserted < n:
-                self._check_duplicates(connection, keys, version, values, proba_blobs, blobs)
-            if inserted:
-                connection.execute(_ADD_COUNT, ("predictions", inserted))
+                self._check_duplicates(tx, keys, version, values, proba_blobs, blobs)
             return {"n_logged": int(inserted), "n_duplicates": int(n - inserted)}
 
         try:
-            report = self._db.transaction(body)
+            report = self._backend.write(body)
         except BaseException:
             # Codes cached during a rolled-back transaction were never committed.
             for feature in new_codes:
@@ -673,37 +419,29 @@ class FeedbackStore:
             self._codes.setdefault(feature, {}).update(added)
         return report
 
-    def _check_kind(self, connection: Any, key: str, kind: str, name: str) -> None:
-        row = connection.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        if row is None:
-            Database.set_meta(connection, key, kind)
+    @staticmethod
+    def _check_kind(tx: Any, key: str, kind: str, name: str) -> None:
+        stored = tx.meta(key)
+        if stored is None:
+            tx.set_meta(key, kind)
             return
-        stored = json.loads(row[0])
-        if not _compatible(stored, kind):
+        if not compatible(stored, kind):
             raise ValueError(f"{name} are {kind} values but the store holds {stored} values")
         widths = {"bool": 0, "int": 1, "float": 2}
         if stored in widths and widths[kind] > widths[stored]:
-            Database.set_meta(connection, key, kind)  # e.g. int labels, then a batch of floats
+            tx.set_meta(key, kind)  # e.g. int labels, then a batch of floats
 
-    def _check_duplicates(self, connection: Any, keys: list, version: int, values: list,
+    @staticmethod
+    def _check_duplicates(tx: Any, keys: list, version: int, values: list,
                           proba_blobs: Optional[list], blobs: list) -> None:
         """Raise when an id of the batch was logged before with different content."""
-        connection.execute("CREATE TEMP TABLE IF NOT EXISTS batch_ids (id TEXT PRIMARY KEY)")
-        connection.execute("DELETE FROM batch_ids")
-        connection.executemany("INSERT INTO batch_ids (id) VALUES (?)", ((k,) for k in keys))
-        stored = {
-            row[0]: row[1:]
-            for row in connection.execute(
-                "SELECT p.id, p.model_version, p.prediction, p.proba, p.features "
-                "FROM predictions p JOIN batch_ids b ON b.id = p.id"
-            )
-        }
+        stored = tx.stored_predictions(keys)
         conflicts = []
         for i, key in enumerate(keys):
             mv, prediction, proba, features = stored[key]
             expected_proba = None if proba_blobs is None else proba_blobs[i]
-            same = (mv == version and _same_value(prediction, values[i]) and proba == expected_proba
-                    and bytes(features) == blobs[i])
+            same = (mv == version and same_value(prediction, values[i])
+                    and (None if proba is None else bytes(proba)) == expected_proba and features == blobs[i])
             if not same:
                 conflicts.append(key)
         if conflicts:
@@ -758,13 +496,13 @@ class FeedbackStore:
         (1, ['c'])
         >>> store.close()
         """
-        if source not in _RANK:
+        if source not in RANK:
             raise ValueError(f"source must be one of {list(SOURCES)}, got {source!r}")
-        keys = _ids(ids)
+        keys = as_ids(ids)
         n = len(keys)
-        values, label_kind = _as_values(labels, n, "labels")
+        values, label_kind = as_values(labels, n, "labels")
         if confidence is None:
-            confidences: Iterable = repeat(None)
+            confidences: list = [None] * n
         else:
             if isinstance(confidence, (str, bytes)):
                 raise TypeError(f"confidence must be a number or numbers, got {confidence!r}")
@@ -774,89 +512,55 @@ class FeedbackStore:
             if not np.all((array >= 0) & (array <= 1)):
                 raise ValueError("confidence must lie in [0, 1]")
             confidences = array.tolist()
-        stamps = _timestamps_ns(timestamp, n, "timestamp")
+        stamps = timestamps_ns(timestamp, n, "timestamp")
         if n == 0:
             return {"n_labeled": 0, "n_replaced": 0, "unknown_ids": [], "late_ids": []}
-        classes = self._db.get_meta("classes")
+        classes = self._meta("classes")
         if classes is not None:
             allowed = {str(c) for c in classes}
             unknown_classes = sorted({str(v) for v in values} - allowed)
             if unknown_classes:
                 raise ValueError(f"labels has values outside the store's classes {classes}: {unknown_classes[:10]}")
-        rank = _RANK[source]
+        rank = RANK[source]
         window = None if self.join_window is None else int(self.join_window.value)
 
         if unknown not in ("ignore", "raise"):
             raise ValueError(f"unknown must be 'ignore' or 'raise', got {unknown!r}")
-        def body(connection: Any) -> dict:
-            prediction_kind = connection.execute("SELECT value FROM meta WHERE key = 'prediction_kind'").fetchone()
-            if prediction_kind is not None:
-                stored = json.loads(prediction_kind[0])
-                if (stored == "str") != (label_kind == "str"):
-                    raise ValueError(
-                        f"labels are {label_kind} values but the predictions are {stored} values: "
-                        "labels for classes the model does not predict"
-                    )
-            self._check_kind(connection, "label_kind", label_kind, "labels")
-            connection.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS batch_labels (id TEXT PRIMARY KEY, label, confidence REAL, ts INTEGER)"
-            )
-            connection.execute("DELETE FROM batch_labels")
-            connection.executemany("INSERT INTO batch_labels (id, label, confidence, ts) VALUES (?, ?, ?, ?)",
-                                   zip(keys, values, confidences, stamps.tolist()))
-            late: list = []
-            condition = ""
-            if window is not None:
-                late = [r[0] for r in connection.execute(
-                    "SELECT b.id FROM batch_labels b JOIN predictions p ON p.id = b.id WHERE b.ts - p.ts > ?",
-                    (window,))]
-                condition = f" AND b.ts - p.ts <= {window}"
-            replaced = connection.execute(
-                "SELECT count(*) FROM batch_labels b JOIN labels l ON l.id = b.id AND l.source = ? "
-                "JOIN predictions p ON p.id = b.id WHERE 1" + condition, (source,)).fetchone()[0]
-            first_labels = connection.execute(
-                "SELECT count(*) FROM batch_labels b JOIN predictions p ON p.id = b.id WHERE NOT EXISTS "
-                "(SELECT 1 FROM labels l WHERE l.id = b.id)" + condition).fetchone()[0]
-            before = connection.total_changes
-            connection.execute(
-                "INSERT INTO labels (id, source, rank, label, confidence, ts, pts) "
-                "SELECT b.id, ?, ?, b.label, b.confidence, b.ts, p.ts FROM batch_labels b JOIN predictions p ON p.id = b.id "
-                "WHERE 1" + condition + " "
-                "ON CONFLICT (id, source) DO UPDATE SET label = excluded.label, confidence = excluded.confidence, "
-                "ts = excluded.ts, rank = excluded.rank",
-                (source, rank),
-            )
-            stored_rows = connection.total_changes - before
-            if stored_rows:
-                connection.executemany(_ADD_COUNT, [("labeled", first_labels),
-                                                    (f"source:{source}", stored_rows - replaced)])
-            unknown_ids: list = []
-            if stored_rows + len(late) < n:  # only then can some ids be unknown: find which
-                unknown_ids = [r[0] for r in connection.execute(
-                    "SELECT b.id FROM batch_labels b LEFT JOIN predictions p ON p.id = b.id WHERE p.id IS NULL")]
+        def body(tx: Any) -> dict:
+            stored = tx.meta("prediction_kind")
+            if stored is not None and (stored == "str") != (label_kind == "str"):
+                raise ValueError(
+                    f"labels are {label_kind} values but the predictions are {stored} values: "
+                    "labels for classes the model does not predict"
+                )
+            self._check_kind(tx, "label_kind", label_kind, "labels")
+            report = tx.join_labels({"id": keys, "label": values, "confidence": confidences, "ts": stamps.tolist()},
+                                    source, rank, window)
+            unknown_ids = report["unknown_ids"]
             if unknown_ids and unknown == "raise":  # raising inside the transaction rolls the batch back
                 shown = ", ".join(repr(i) for i in unknown_ids[:5]) + (" ..." if len(unknown_ids) > 5 else "")
                 raise ValueError(f"{len(unknown_ids)} of {n} ids were never logged ({shown}); nothing was stored. "
                                  "Pass unknown='ignore' to store the others")
-            return {"n_labeled": int(stored_rows), "n_replaced": int(replaced), "unknown_ids": unknown_ids,
-                    "late_ids": late}
+            return report
 
-        return self._db.transaction(body)
+        return self._backend.write(body)
 
     # ------------------------------------------------------------------ reading
     def _decoder(self) -> tuple[list[dict], dict[str, np.ndarray], Optional[str], Optional[str], int]:
-        schema = self._db.get_meta("features") or []
-        dictionaries = {}
-        for spec in schema:
-            if spec["kind"] in _CODED_KINDS:
-                rows = self._db.query("SELECT code, value FROM codes WHERE feature = ? ORDER BY code", (spec["name"],))
-                table = np.empty(len(rows) + 1, dtype=object)
-                table[-1] = None  # index -1 (NaN code) -> missing
-                for code, value in rows:
-                    table[code] = value
-                dictionaries[spec["name"]] = table
-        return (schema, dictionaries, self._db.get_meta("prediction_kind"), self._db.get_meta("label_kind"),
-                int(self._db.get_meta("n_proba", 0)))
+        def body(tx: Any) -> tuple:
+            schema = tx.meta("features") or []
+            dictionaries = {}
+            for spec in schema:
+                if spec["kind"] in CODED_KINDS:
+                    codes = tx.codes(spec["name"])
+                    table = np.empty(len(codes) + 1, dtype=object)
+                    table[-1] = None  # index -1 (NaN code) -> missing
+                    for value, code in codes.items():
+                        table[code] = value
+                    dictionaries[spec["name"]] = table
+            return (schema, dictionaries, tx.meta("prediction_kind"), tx.meta("label_kind"), int(tx.meta("n_proba", 0)))
+
+        return self._backend.read(body)
 
     def _frame(self, rows: list, labels: Optional[list]) -> pd.DataFrame:
         """Decode prediction rows (and their aligned effective labels, or None) into a frame."""
@@ -870,7 +574,7 @@ class FeedbackStore:
         for j, spec in enumerate(schema):
             column = raw[:, j]
             kind = spec["kind"]
-            if kind in _CODED_KINDS:
+            if kind in CODED_KINDS:
                 codes = np.where(np.isnan(column), -1, column).astype(np.int64)
                 decoded = dictionaries[spec["name"]][codes]
                 if kind == "category":
@@ -884,7 +588,7 @@ class FeedbackStore:
                 frame[spec["name"]] = column.astype(np.int64) if kind == "int" else column.astype(bool)
             else:
                 frame[spec["name"]] = column.copy()
-        frame["prediction"] = _restore(list(columns[3]), prediction_kind)
+        frame["prediction"] = restore(list(columns[3]), prediction_kind)
         frame["model_version"] = np.array(columns[2], dtype=np.int64)
         frame["timestamp"] = pd.to_datetime(np.array(columns[1], dtype=np.int64), unit="ns", utc=True)
         acted = list(columns[5])
@@ -897,11 +601,11 @@ class FeedbackStore:
         else:
             missing = (None, None, None, None, None, None)
             label_columns = list(zip(*[missing if entry is None else entry for entry in labels]))
-        frame["label"] = _restore(list(label_columns[2]), label_kind)
+        frame["label"] = restore(list(label_columns[2]), label_kind)
         try:
             label_times = np.fromiter(label_columns[3], dtype=np.int64, count=n)
         except TypeError:  # some rows have no label
-            label_times = np.array([_NAT if t is None else t for t in label_columns[3]], dtype=np.int64)
+            label_times = np.array([NAT if t is None else t for t in label_columns[3]], dtype=np.int64)
         frame["label_timestamp"] = pd.to_datetime(label_times, unit="ns", utc=True)
         frame["source"] = np.array(label_columns[4], dtype=object)
         confidence = np.array([np.nan if c is None else c for c in label_columns[5]], dtype=np.float64)
@@ -921,8 +625,8 @@ class FeedbackStore:
         return result
 
     def _bounds(self, since: Any, until: Any, window: Any = None) -> tuple[Optional[int], Optional[int]]:
-        lower = _bound_ns(since, "since")
-        upper = _bound_ns(until, "until")
+        lower = bound_ns(since, "since")
+        upper = bound_ns(until, "until")
         if window is not None and not isinstance(window, (int, np.integer)):
             try:
                 span = pd.Timedelta(window)
@@ -930,25 +634,11 @@ class FeedbackStore:
                 raise ValueError(f"window must be a duration like '7D' or a number of rows, got {window!r}") from error
             if pd.isna(span) or span <= pd.Timedelta(0):
                 raise ValueError(f"window must be a positive duration, got {window!r}")
-            newest = self._db.query("SELECT max(ts) FROM predictions")[0][0]
+            newest = self._backend.read(lambda tx: tx.newest_ts())
             if newest is not None:
                 start = int(newest) - int(span.value)
                 lower = start if lower is None else max(lower, start)
         return lower, upper
-
-    @staticmethod
-    def _where(column: str, lower: Optional[int], upper: Optional[int]) -> tuple[str, list]:
-        clauses, params = [], []
-        if lower is not None:
-            clauses.append(f"{column} >= ?")
-            params.append(lower)
-        if upper is not None:
-            clauses.append(f"{column} < ?")
-            params.append(upper)
-        return (" AND ".join(clauses) or "1"), params
-
-    def _time_filter(self, since: Any, until: Any, window: Any = None) -> tuple[str, list]:
-        return self._where("p.ts", *self._bounds(since, until, window))
 
     @staticmethod
     def _sources(sources: Any) -> list[str]:
@@ -958,7 +648,7 @@ class FeedbackStore:
             sources = [sources]
         if not isinstance(sources, (list, tuple, set, frozenset)):
             raise TypeError(f"sources must be a source name or a list of them, got {type(sources).__name__}")
-        bad = [s for s in sources if s not in _RANK]
+        bad = [s for s in sources if s not in RANK]
         if bad or not sources:
             raise ValueError(f"sources must be a non-empty subset of {list(SOURCES)}, got {list(sources)}")
         return list(sources)
@@ -970,35 +660,10 @@ class FeedbackStore:
 
         The label join runs in Python over two sequential scans: one over the predictions and
         one over the labels of the same prediction-time range (labels keep their prediction's
-        time), which is several times faster than SQLite's per-row index lookups on text ids.
+        time), which is several times faster than per-row index lookups on text ids.
         """
-        where, params = self._where("ts", lower, upper)
-        marks = ", ".join("?" for _ in sources)
-        with self._db._lock:  # both scans see the same committed state
-            connection = self._db.connection
-
-            def scan() -> tuple[list, list]:
-                connection.execute("BEGIN")
-                try:
-                    columns = "SELECT id, ts, model_version, prediction, proba, acted_on, features FROM predictions "
-                    label_lower = lower
-                    if last is None:
-                        found = connection.execute(f"{columns} WHERE {where} ORDER BY ts, rid", params).fetchall()
-                    else:
-                        # The newest rows through the time index, without scanning the history.
-                        found = connection.execute(f"{columns} WHERE {where} ORDER BY ts DESC, rid DESC LIMIT ?",
-                                                   [*params, int(last)]).fetchall()[::-1]
-                        if found:
-                            label_lower = max(lower if lower is not None else found[0][1], found[0][1])
-                    marks_where, marks_params = self._where("pts", label_lower, upper)
-                    label_rows = connection.execute(
-                        f"SELECT id, rank, label, ts, source, confidence FROM labels WHERE source IN ({marks}) "
-                        f"AND {marks_where}", [*sources, *marks_params]).fetchall()
-                finally:
-                    connection.execute("COMMIT")
-                return found, label_rows
-
-            rows, label_rows = self._db._retry(scan)
+        # Both scans see the same committed state (one read transaction).
+        rows, label_rows = self._backend.read(lambda tx: tx.scan(lower, upper, sources, last))
         # Most trusted source last, so it wins in the dict.
         label_rows.sort(key=lambda r: r[1], reverse=True)
         best = {r[0]: r for r in label_rows}
@@ -1010,20 +675,6 @@ class FeedbackStore:
             rows = [r for r, m in zip(rows, matched) if m is None]
             matched = None
         return self._frame(rows, matched)
-
-    @staticmethod
-    def _rows_for_ids(connection: Any, ids: list, sources: list[str]) -> tuple[list, list]:
-        """Prediction rows of ``ids`` (in prediction-time order) and their label rows, by the
-        id index: the cost follows the number of ids, not the history."""
-        marks = ", ".join("?" for _ in sources)
-        packed = json.dumps(ids)
-        rows = connection.execute(
-            "SELECT id, ts, model_version, prediction, proba, acted_on, features FROM predictions "
-            "WHERE id IN (SELECT value FROM json_each(?)) ORDER BY ts, rid", (packed,)).fetchall()
-        label_rows = connection.execute(
-            f"SELECT id, rank, label, ts, source, confidence FROM labels WHERE id IN (SELECT value FROM json_each(?)) "
-            f"AND source IN ({marks})", (packed, *sources)).fetchall()
-        return rows, label_rows
 
     def _labeled_frame(self, rows: list, label_rows: list) -> pd.DataFrame:
         label_rows.sort(key=lambda r: r[1], reverse=True)  # most trusted source last wins
@@ -1039,30 +690,19 @@ class FeedbackStore:
         (and every id tied with the oldest of them) are found, then reads just those rows:
         the cost follows ``n``, not the history.
         """
-        marks = ", ".join("?" for _ in sources)
-        where, params = self._where("pts", lower, upper)
-
-        def body(connection: Any) -> tuple[list, list]:
+        def body(tx: Any) -> tuple[list, list]:
             found: dict[str, None] = {}
             boundary = None
-            scan = connection.execute(f"SELECT id, pts FROM labels WHERE source IN ({marks}) AND {where} "
-                                      "ORDER BY pts DESC", [*sources, *params])
-            done = False
-            while not done:
-                chunk = scan.fetchmany(max(1024, n))
-                if not chunk:
-                    break
+            for chunk in tx.labels_newest_first(sources, lower, upper):
                 for key, pts in chunk:
                     if boundary is not None and pts < boundary:
-                        done = True  # past the ties of the n-th id: every candidate is in
-                        break
+                        return tx.rows_for_ids(list(found), sources)  # past the ties of the n-th id
                     found[key] = None
                     if boundary is None and len(found) >= n:
                         boundary = pts
-            scan.close()
-            return self._rows_for_ids(connection, list(found), sources)
+            return tx.rows_for_ids(list(found), sources)
 
-        rows, label_rows = self._db.read(body)
+        rows, label_rows = self._backend.read(body)
         frame = self._labeled_frame(rows, label_rows)
         names = frame.attrs["feature_names"]
         frame = frame.iloc[-int(n):].reset_index(drop=True)
@@ -1111,37 +751,27 @@ class FeedbackStore:
         >>> store.close()
         """
         version = int(model_version)
-        effective = "NOT EXISTS (SELECT 1 FROM labels b WHERE b.id = l.id AND b.rank < l.rank)"
 
-        def body(connection: Any) -> tuple[list, tuple[int, str], bool]:
-            newest = connection.execute("SELECT ts, id FROM labels ORDER BY ts DESC, id DESC LIMIT 1").fetchone()
-            end = (int(newest[0]), str(newest[1])) if newest is not None else (after or (_NAT, ""))
-            if after is None:
-                served = connection.execute("SELECT count(*) FROM predictions WHERE model_version = ?",
-                                            (version,)).fetchone()[0]
-                if served <= limit:
-                    # A new champion served few rows: read them by version, not every label.
-                    rows = connection.execute(
-                        "SELECT l.ts, l.id, l.label, p.prediction FROM predictions p INDEXED BY predictions_version "
-                        f"JOIN labels l ON l.id = p.id WHERE p.model_version = ? AND {effective}", (version,)
-                    ).fetchall()
-                    rows.sort(key=lambda r: (r[0], r[1]))
-                    return rows, end, False
-            start = after if after is not None else (_NAT, "")
-            rows = connection.execute(
-                "SELECT l.ts, l.id, l.label, p.prediction FROM labels l INDEXED BY labels_arrival "
-                "JOIN predictions p ON p.id = l.id "
-                f"WHERE (l.ts, l.id) > (?, ?) AND (l.ts, l.id) <= (?, ?) AND p.model_version = ? AND {effective} "
-                "ORDER BY l.ts, l.id LIMIT ?", (*start, *end, version, int(limit))).fetchall()
+        def body(tx: Any) -> tuple[list, tuple[int, str], bool, Any, Any]:
+            kinds = tx.meta("label_kind"), tx.meta("prediction_kind")
+            newest = tx.newest_label()
+            end = (int(newest[0]), str(newest[1])) if newest is not None else (after or (NAT, ""))
+            if after is None and tx.served(version) <= limit:
+                # A new champion served few rows: read them by version, not every label.
+                rows = tx.label_stream(version, None, None, limit, by_version=True)
+                rows.sort(key=lambda r: (r[0], r[1]))
+                return rows, end, False, *kinds
+            start = after if after is not None else (NAT, "")
+            rows = tx.label_stream(version, start, end, limit, by_version=False)
             if len(rows) >= limit:
-                return rows, (int(rows[-1][0]), str(rows[-1][1])), True
-            return rows, end, False
+                return rows, (int(rows[-1][0]), str(rows[-1][1])), True, *kinds
+            return rows, end, False, *kinds
 
-        rows, cursor, more = self._db.read(body)
+        rows, cursor, more, label_kind, prediction_kind = self._backend.read(body)
         columns = list(zip(*rows)) if rows else [[], [], [], []]
         times = np.array(columns[0], dtype=np.int64)
-        labels = _restore(list(columns[2]), self._db.get_meta("label_kind"))
-        predictions = _restore(list(columns[3]), self._db.get_meta("prediction_kind"))
+        labels = restore(list(columns[2]), label_kind)
+        predictions = restore(list(columns[3]), prediction_kind)
         return times, labels, predictions, cursor, more
 
     def labeled_by_id(self, ids: Sequence[Any], *, sources: Any = None) -> Records:
@@ -1161,7 +791,7 @@ class FeedbackStore:
         """
         keys = [str(i) for i in (ids.tolist() if hasattr(ids, "tolist") else ids)]
         chosen = self._sources(sources)
-        frame = self._labeled_frame(*self._db.read(lambda c: self._rows_for_ids(c, keys, chosen)))
+        frame = self._labeled_frame(*self._backend.read(lambda tx: tx.rows_for_ids(keys, chosen)))
         return Records(frame, frame.attrs["feature_names"])
 
     def labeled(self, *, since: Any = None, until: Any = None, window: Any = None, sources: Any = None) -> Records:
@@ -1263,23 +893,19 @@ class FeedbackStore:
         [False, True]
         >>> store.close()
         """
-        where, params = self._time_filter(since, until)
-        rows = self._db.query(
-            "SELECT p.id, p.ts, p.model_version, p.prediction, p.acted_on, l.label, l.source FROM predictions p "
-            "LEFT JOIN (SELECT id, label, source, row_number() OVER (PARTITION BY id ORDER BY rank, ts DESC) AS rn "
-            f"FROM labels) l ON l.id = p.id AND l.rn = 1 WHERE {where} ORDER BY p.ts, p.rid",
-            params,
-        )
+        lower, upper = self._bounds(since, until)
+        rows, prediction_kind, label_kind = self._backend.read(
+            lambda tx: (tx.prediction_table(lower, upper), tx.meta("prediction_kind"), tx.meta("label_kind")))
         columns = list(zip(*rows)) if rows else [[] for _ in range(7)]
         sources = np.array(columns[6], dtype=object)
         return pd.DataFrame({
             "id": np.array(columns[0], dtype=object),
             "timestamp": pd.to_datetime(np.array(columns[1], dtype=np.int64), unit="ns", utc=True),
             "model_version": np.array(columns[2], dtype=np.int64),
-            "prediction": _restore(list(columns[3]), self._db.get_meta("prediction_kind")),
+            "prediction": restore(list(columns[3]), prediction_kind),
             "acted_on": np.array([None if a is None else bool(a) for a in columns[4]], dtype=object),
             "labeled": np.array([s is not None for s in columns[6]], dtype=bool),
-            "label": _restore(list(columns[5]), self._db.get_meta("label_kind")),
+            "label": restore(list(columns[5]), label_kind),
             "source": sources,
         })
 
@@ -1295,7 +921,7 @@ class FeedbackStore:
         >>> store.close()
         """
         # Running counts kept by every write (schema version 2): no scan of the history.
-        counters = dict(self._db.query("SELECT name, value FROM counters"))
+        counters = self._backend.read(lambda tx: tx.counters())
         predictions = counters.get("predictions", 0)
         labeled = counters.get("labeled", 0)
         by_source = {name[len("source:"):]: value for name, value in counters.items()
@@ -1337,44 +963,11 @@ class FeedbackStore:
         """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f"n must be a positive int, got {n!r}")
-        strategies = ("uncertainty", "margin", "disagreement", "random")
-        if strategy not in strategies:
-            raise ValueError(f"strategy must be one of {list(strategies)}, got {strategy!r}")
+        if strategy not in STRATEGIES:
+            raise ValueError(f"strategy must be one of {list(STRATEGIES)}, got {strategy!r}")
         records = self.unlabeled()
-        frame = records.to_frame()
-        if strategy in ("uncertainty", "margin"):
-            proba_columns = [c for c in frame.columns if c.startswith("proba_")]
-            if not proba_columns:
-                raise ValueError(f"strategy={strategy!r} needs logged probabilities (proba=) and the store has none")
-            matrix = frame[proba_columns].to_numpy()
-            if strategy == "uncertainty":
-                score = 1.0 - np.nanmax(matrix, axis=1) if len(frame) else np.zeros(0)
-            else:
-                ordered = np.sort(matrix, axis=1)
-                score = -(ordered[:, -1] - ordered[:, -2]) if matrix.shape[1] > 1 else -ordered[:, -1]
-            score = np.where(np.isnan(score), -np.inf, score)  # rows logged without proba go last
-        elif strategy == "disagreement":
-            if other is None:
-                raise ValueError("strategy='disagreement' needs other= (a FeedbackStore or a mapping id -> prediction)")
-            if isinstance(other, FeedbackStore):
-                theirs = other.predictions()
-                mapping = dict(zip(theirs["id"].astype(str), theirs["prediction"].tolist()))
-            elif hasattr(other, "items"):
-                mapping = {str(k): v for k, v in other.items()}
-            else:
-                raise TypeError(f"other must be a FeedbackStore or a mapping, got {type(other).__name__}")
-            ours = frame["prediction"].tolist()
-            differs = np.array([str(i) in mapping and not _same_value(mapping[str(i)], p)
-                                for i, p in zip(frame["id"], ours)], dtype=bool)
-            age = frame["timestamp"].astype("int64").to_numpy() / 1e18 if len(frame) else np.zeros(0)
-            score = np.where(differs, 1.0 + age * 1e-3, -np.inf)
-            keep = differs
-            frame, score = frame[keep], score[keep]
-        else:
-            score = np.random.default_rng(random_state).random(len(frame))
-        order = np.argsort(-np.asarray(score, dtype=np.float64), kind="stable")[: int(n)]
-        picked = frame.iloc[order].reset_index(drop=True)
-        picked["review_score"] = np.asarray(score, dtype=np.float64)[order]
+        frame, score = review_scores(records.to_frame(), strategy, other, random_state)
+        picked = pick(frame, score, int(n))
         return Records(picked, records.feature_names)
 
     def export_parquet(self, path: Union[str, os.PathLike]) -> str:
@@ -1415,16 +1008,16 @@ class FeedbackStore:
         >>> store.flush()
         >>> store.close()
         """
-        self._db.checkpoint()
+        self._backend.flush()
 
     @property
     def feature_names(self) -> list[str]:
         """The feature columns fixed by the first logged batch (empty before)."""
-        return [s["name"] for s in (self._db.get_meta("features") or [])]
+        return [s["name"] for s in (self._meta("features") or [])]
 
     def close(self) -> None:
         """Close the database (later calls raise ValueError)."""
-        self._db.close()
+        self._backend.close()
 
     def __enter__(self) -> "FeedbackStore":
         return self
@@ -1433,13 +1026,7 @@ class FeedbackStore:
         self.close()
 
     def __repr__(self) -> str:
-        state = "closed" if self._db.closed else f"{self.counts()['predictions']} predictions"
+        state = "closed" if self._backend.closed else f"{self.counts()['predictions']} predictions"
         return f"FeedbackStore({self.path!r}, {state})"
 
 
-def _same_value(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and np.isnan(a) and np.isnan(b):
-        return True
-    return type(a) is type(b) and a == b or (
-        isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and a == b
-    )

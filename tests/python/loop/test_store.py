@@ -1,5 +1,8 @@
 """FeedbackStore: round trips of every type, re-logging, label precedence, filters, bad inputs.
 
+Every test taking ``store`` or ``store_location`` runs on both backends (SQLite file and a
+PostgreSQL server, see conftest.py); the few about the SQLite file itself use ``sqlite_store``.
+
 Expected values come from the inputs themselves (pandas frames built in the test, numpy
 orderings), never from the store's own earlier output.
 """
@@ -17,7 +20,13 @@ from loopwise.loop import FeedbackStore, Records
 
 
 @pytest.fixture()
-def store(tmp_path):
+def store(store_location):
+    with FeedbackStore(store_location()) as s:
+        yield s
+
+
+@pytest.fixture()
+def sqlite_store(tmp_path):
     with FeedbackStore(tmp_path / "store.db") as s:
         yield s
 
@@ -200,16 +209,16 @@ def test_per_row_and_naive_timestamps(store):
     assert store.labeled().to_frame()["label_timestamp"].iloc[0] == pd.Timestamp("2026-01-01T23:00", tz="UTC")
 
 
-def test_join_window_reports_late_labels(tmp_path):
-    with FeedbackStore(tmp_path / "s.db", join_window="2D") as store:
+def test_join_window_reports_late_labels(store_location):
+    with FeedbackStore(store_location(), join_window="2D") as store:
         store.log_predictions(["a", "b"], np.zeros((2, 1)), [0, 0], model_version=1, timestamp="2026-01-01")
         report = store.add_feedback(["a", "b"], [1, 1], timestamp=["2026-01-02", "2026-01-05"])
         assert report["n_labeled"] == 1 and report["late_ids"] == ["b"]
         assert store.labeled().ids.tolist() == ["a"]
 
 
-def test_classes_are_enforced_and_kept(tmp_path):
-    path = tmp_path / "s.db"
+def test_classes_are_enforced_and_kept(store_location):
+    path = store_location()
     with FeedbackStore(path, classes=["no", "yes"]) as store:
         store.log_predictions(["a"], np.zeros((1, 1)), ["yes"], model_version=1)
         with pytest.raises(ValueError, match=r"outside the store's classes.*maybe"):
@@ -381,7 +390,8 @@ def test_newer_schema_and_closed_store_are_refused(tmp_path):
         store.labeled()
 
 
-def test_wal_and_full_sync_are_on(store):
+def test_wal_and_full_sync_are_on(sqlite_store):
+    store = sqlite_store
     connection = store._db.connection
     assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert connection.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
@@ -437,8 +447,8 @@ def test_importing_the_loop_package_stays_cheap():
     assert out.stdout.strip() == "[]"
 
 
-def test_records_last_is_the_tail_of_all_records(tmp_path):
-    store = FeedbackStore(tmp_path / "s.db")
+def test_records_last_is_the_tail_of_all_records(store_location):
+    store = FeedbackStore(store_location())
     rng = np.random.default_rng(5)
     stamps = pd.date_range("2026-01-01", periods=300, freq="min", tz="UTC")
     order = rng.permutation(300)  # logged out of time order
