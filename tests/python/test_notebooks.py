@@ -17,13 +17,13 @@ EXPECTED_IMAGES = {
     "03_monitor_drift.ipynb": 0,
     "04_feedback_loop.ipynb": 1,  # drawn after loop.report(): the report must not steal the backend
     "05_alerts_and_ab_tests.ipynb": 0,
-    "spark_local.ipynb": 0,
+    "07_spark_local.ipynb": 0,
     "06_fairness_and_model_cards.ipynb": 0,
 }
 
 # Notebooks that need an optional extra (and Java): skipped with the reason when it is absent
 # (under CI=true the conftest turns that skip into a failure; scripts/test.sh installs them).
-NEEDS = {"spark_local.ipynb": "pyspark"}
+NEEDS = {"07_spark_local.ipynb": "pyspark"}
 
 
 def test_notebooks_are_present():

@@ -61,7 +61,7 @@ def explain(
     Examples
     --------
     Needs a Spark session (``pip install loopwise[spark]`` and Java 17); the scale tests and
-    ``notebooks/spark_local.ipynb`` run this:
+    ``notebooks/07_spark_local.ipynb`` run this:
 
     >>> from loopwise.explain import TreeExplainer
     >>> import loopwise.spark
