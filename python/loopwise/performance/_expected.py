@@ -23,7 +23,7 @@ def binary_metrics(probability: np.ndarray, predicted_positive: np.ndarray) -> d
 
     Examples
     --------
-    >>> binary_metrics(np.array([0.9, 0.2]), np.array([True, False]))["accuracy"]
+    >>> round(binary_metrics(np.array([0.9, 0.2]), np.array([True, False]))["accuracy"], 6)
     0.85
     """
     p = np.asarray(probability, dtype=float)

@@ -33,7 +33,14 @@ def bootstrap_sd(n_rows: int, statistic: Callable[[np.ndarray], dict], n_resampl
     for _ in range(n_resamples):
         for name, value in statistic(rng.integers(0, n_rows, n_rows)).items():
             draws.setdefault(name, []).append(value)
-    return {name: float(np.nanstd(values, ddof=1)) for name, values in draws.items()}
+    return {name: _sd(values) for name, values in draws.items()}
+
+
+def _sd(values: list) -> float:
+    # A metric undefined on most resamples (one class only, no predicted positives) has no spread.
+    finite = np.asarray(values, dtype=float)
+    finite = finite[np.isfinite(finite)]
+    return float(np.std(finite, ddof=1)) if len(finite) >= 2 else float("nan")
 
 
 def scale_sd(sd_at_reference: float, n_reference: int, n_rows: int) -> float:
