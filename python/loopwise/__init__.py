@@ -29,7 +29,7 @@ _LAZY = {
     "LimeTabular": "loopwise.explain",
     "FeedbackLoop": "loopwise.loop.feedback_loop",
 }
-_SUBMODULES = {"models", "explain", "drift", "online", "loop", "tasks", "cli"}
+_SUBMODULES = {"models", "explain", "drift", "online", "loop", "tasks", "cli", "performance"}
 
 # Submodules are public too (``dir`` lists them) but stay out of ``__all__``: a star import
 # must not import every heavy submodule.

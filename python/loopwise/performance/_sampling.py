@@ -14,12 +14,17 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["bootstrap_sd", "scale_sd"]
+__all__ = ["MAX_RESAMPLE_ROWS", "bootstrap_sd", "scale_sd"]
+
+
+# Largest resample: the spread at this many rows, scaled, serves any larger reference.
+MAX_RESAMPLE_ROWS = 20_000
 
 
 def bootstrap_sd(n_rows: int, statistic: Callable[[np.ndarray], dict], n_resamples: int,
                  random_state: int) -> dict:
-    """Standard deviation of each entry of ``statistic(rows)`` over bootstrap resamples.
+    """Standard deviation of each entry of ``statistic(rows)`` over bootstrap resamples of
+    ``min(n_rows, MAX_RESAMPLE_ROWS)`` rows.
 
     Examples
     --------
@@ -31,7 +36,7 @@ def bootstrap_sd(n_rows: int, statistic: Callable[[np.ndarray], dict], n_resampl
     rng = np.random.default_rng(random_state)
     draws: dict = {}
     for _ in range(n_resamples):
-        for name, value in statistic(rng.integers(0, n_rows, n_rows)).items():
+        for name, value in statistic(rng.integers(0, n_rows, min(n_rows, MAX_RESAMPLE_ROWS))).items():
             draws.setdefault(name, []).append(value)
     return {name: _sd(values) for name, values in draws.items()}
 

@@ -19,7 +19,7 @@ from ._calibration import fit_isotonic, improves_calibration
 from ._chunks import check_chunk_size, chunk_bounds
 from ._expected import binary_metrics, expected_roc_auc, multiclass_metrics
 from ._realised import classification_metrics
-from ._sampling import bootstrap_sd, scale_sd
+from ._sampling import MAX_RESAMPLE_ROWS, bootstrap_sd, scale_sd
 
 __all__ = ["CBPE", "CLASSIFICATION_METRICS"]
 
@@ -82,7 +82,7 @@ class CBPE:
     reference_metrics_ : dict
         Realised metrics on the reference.
     reference_sd_ : dict
-        Bootstrap standard deviation of each realised metric at ``n_reference_`` rows.
+        Bootstrap standard deviation of each realised metric at ``n_reference_`` rows (at most 20,000).
 
     Examples
     --------
@@ -221,7 +221,8 @@ class CBPE:
         else:
             values = multiclass_metrics(probability, predicted)
         n = len(probability)
-        return {m: (values[m], scale_sd(self.reference_sd_[m], self.n_reference_, n)) for m in self.metrics_}
+        measured_at = min(self.n_reference_, MAX_RESAMPLE_ROWS)
+        return {m: (values[m], scale_sd(self.reference_sd_[m], measured_at, n)) for m in self.metrics_}
 
     def estimate(self, y_proba: Any, y_pred: Any = None, chunk_size: Optional[int] = None) -> pd.DataFrame:
         """Estimated metrics per chunk of consecutive rows.

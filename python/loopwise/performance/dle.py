@@ -19,7 +19,7 @@ from threadpoolctl import threadpool_limits
 from ._chunks import check_chunk_size, chunk_bounds
 from ._features import FeatureEncoder
 from ._realised import regression_metrics
-from ._sampling import bootstrap_sd, scale_sd
+from ._sampling import MAX_RESAMPLE_ROWS, bootstrap_sd, scale_sd
 
 __all__ = ["DLE", "REGRESSION_METRICS"]
 
@@ -56,7 +56,8 @@ class DLE:
         ``"mae"``, of the squared error for ``"rmse"``).
     n_reference_ : int
     reference_metrics_, reference_sd_ : dict
-        Realised metrics on the reference and their bootstrap standard deviation.
+        Realised metrics on the reference and their bootstrap standard deviation (at
+        ``n_reference_`` rows, at most 20,000).
 
     Examples
     --------
@@ -181,6 +182,7 @@ class DLE:
             for m, loss in losses.items():
                 mean = float(np.mean(loss[start:stop]))
                 row[m] = np.sqrt(mean) if m == "rmse" else mean
-                row[f"{m}_sampling_error"] = scale_sd(self.reference_sd_[m], self.n_reference_, stop - start)
+                measured_at = min(self.n_reference_, MAX_RESAMPLE_ROWS)
+                row[f"{m}_sampling_error"] = scale_sd(self.reference_sd_[m], measured_at, stop - start)
             rows.append(row)
         return pd.DataFrame(rows)
