@@ -56,7 +56,9 @@ def expected_roc_auc(probability: np.ndarray) -> float:
     tp, fp = np.r_[0.0, tp[last_of_value]], np.r_[0.0, fp[last_of_value]]
     if tp[-1] <= 0 or fp[-1] <= 0:
         return float("nan")
-    return float(np.trapezoid(tp / tp[-1], fp / fp[-1]))
+    tpr, fpr = tp / tp[-1], fp / fp[-1]
+    # Trapezoids written out: numpy < 2 has no np.trapezoid and numpy 2 deprecates np.trapz.
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
 
 
 def multiclass_metrics(probability: np.ndarray, predicted: np.ndarray) -> dict:
