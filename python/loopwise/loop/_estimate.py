@@ -24,10 +24,10 @@ def _as_classes(labels: Any, classes: np.ndarray, name: str) -> np.ndarray:
     labels = np.asarray(labels)
     position = np.full(len(labels), -1)
     for k, value in enumerate(classes):
-        position[(position < 0) & labels_equal(labels, np.full(len(labels), value, dtype=object))] = k
+        position[(position < 0) & labels_equal(labels, np.full(len(labels), value))] = k
     if np.any(position < 0):
-        unknown = labels[position < 0][0]
-        raise ValueError(f"{name} holds {unknown!r}, which is not one of the model's classes {list(classes)}")
+        unknown = labels[position < 0].tolist()[0]
+        raise ValueError(f"{name} holds {unknown!r}, which is not one of the model's classes {classes.tolist()}")
     return classes[position]
 
 

@@ -19,6 +19,7 @@ from ._calibration import fit_isotonic, improves_calibration
 from ._chunks import check_chunk_size, chunk_bounds
 from ._expected import binary_metrics, expected_roc_auc, multiclass_metrics
 from ._realised import classification_metrics
+from ._weighted import classification_metrics_weighted
 from ._sampling import MAX_RESAMPLE_ROWS, bootstrap_sd, scale_sd
 
 __all__ = ["CBPE", "CLASSIFICATION_METRICS"]
@@ -159,8 +160,8 @@ class CBPE:
         self.reference_metrics_ = {m: v for m, v in classification_metrics(index, predicted, scores).items() if m in metrics}
         self.reference_sd_ = bootstrap_sd(
             len(scores),
-            lambda rows: {m: v for m, v in classification_metrics(index[rows], predicted[rows], scores[rows]).items()
-                          if m in metrics},
+            lambda W: {m: v for m, v in classification_metrics_weighted(W, index, predicted, scores).items()
+                       if m in metrics},
             int(self.n_resamples), int(self.random_state))
         self.metrics_ = metrics
         return self

@@ -19,6 +19,7 @@ from threadpoolctl import threadpool_limits
 from ._chunks import check_chunk_size, chunk_bounds
 from ._features import FeatureEncoder
 from ._realised import regression_metrics
+from ._weighted import regression_metrics_weighted
 from ._sampling import MAX_RESAMPLE_ROWS, bootstrap_sd, scale_sd
 
 __all__ = ["DLE", "REGRESSION_METRICS"]
@@ -121,8 +122,8 @@ class DLE:
         self.n_reference_ = len(features)
         self.reference_metrics_ = {m: v for m, v in regression_metrics(truth, predicted).items() if m in names}
         self.reference_sd_ = bootstrap_sd(
-            len(features), lambda rows: {m: v for m, v in regression_metrics(truth[rows], predicted[rows]).items()
-                                         if m in names},
+            len(features), lambda W: {m: v for m, v in regression_metrics_weighted(W, truth, predicted).items()
+                                      if m in names},
             int(self.n_resamples), int(self.random_state))
         self.metrics_ = names
         return self

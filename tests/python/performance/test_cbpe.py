@@ -130,3 +130,33 @@ def test_labels_and_classes_keep_the_models_order():
 def test_bad_input_names_the_argument(call, message):
     with pytest.raises((ValueError, RuntimeError), match=message):
         call()
+
+
+def test_the_loop_matches_reference_labels_to_the_models_classes(tmp_path):
+    import pandas as pd
+
+    from loopwise.loop import FeedbackLoop, Policy
+    from loopwise.loop._estimate import _as_classes
+
+    classes = np.array([0, 1], dtype=object)
+    # 1.0 and "1" are the label 1, as everywhere in the loop; an unknown label is named.
+    assert _as_classes(np.array([1.0, 0.0]), classes, "reference_labels").tolist() == [1, 0]
+    assert _as_classes(np.array(["1", "0"]), classes, "reference_labels").tolist() == [1, 0]
+    with pytest.raises(ValueError, match="reference_labels holds 2"):
+        _as_classes(np.array([2, 0]), classes, "reference_labels")
+
+    rng = np.random.default_rng(8)
+    X_ref, X = features(rng, 3000), features(rng, 1000, shift=0.4)
+    y_ref, y = draw(rng, X_ref), draw(rng, X)
+    columns = ["a", "b", "c"]
+    model = GaussianNB().fit(pd.DataFrame(X_ref, columns=columns), y_ref)
+    loop = FeedbackLoop(tmp_path / "loop", model=model, reference=pd.DataFrame(X_ref, columns=columns),
+                        reference_labels=y_ref.astype(float), policy=Policy(triggers=[]), monitor_rows=1000,
+                        trusted=True)
+    frame = pd.DataFrame(X, columns=columns)
+    loop.predict(frame, ids=[f"r{i}" for i in range(1000)])
+    status = loop.check()
+    realised = float(np.mean(model.predict(frame) == y))
+    assert abs(status.estimated_metric - realised) < 3 * status.estimated_metric_error
+    assert status.to_dict()["estimated_metrics"]["roc_auc"]["sampling_error"] > 0
+    loop.close()
