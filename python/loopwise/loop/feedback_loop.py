@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+import warnings
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -338,8 +339,14 @@ class FeedbackLoop:
         cache = self.__dict__.setdefault("_estimator_cache", {})
         if version not in cache:
             cache.clear()  # only the current champion's is needed
-            cache[version] = _estimate.fit_estimator(champion, is_classifier(champion), self._model_input(X_ref), X_ref,
-                                                     self._reference_xy()[1], self.random_state)
+            try:
+                cache[version] = _estimate.fit_estimator(champion, is_classifier(champion), self._model_input(X_ref),
+                                                         X_ref, self._reference_xy()[1], self.random_state)
+            except ValueError as error:
+                # E.g. a reference label the champion never learned: the check goes on without
+                # an estimate, and says why once per champion.
+                warnings.warn(f"no label-free estimate for version {version}: {error}", stacklevel=3)
+                cache[version] = None
         if cache[version] is None:
             return
         found = _estimate.estimate(cache[version], champion, self._model_input(current), current[names], proba)

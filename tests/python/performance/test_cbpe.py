@@ -160,3 +160,22 @@ def test_the_loop_matches_reference_labels_to_the_models_classes(tmp_path):
     assert abs(status.estimated_metric - realised) < 3 * status.estimated_metric_error
     assert status.to_dict()["estimated_metrics"]["roc_auc"]["sampling_error"] > 0
     loop.close()
+
+
+def test_a_reference_label_the_model_never_learned_leaves_the_check_without_an_estimate(tmp_path):
+    import pandas as pd
+
+    from loopwise.loop import FeedbackLoop, Policy
+
+    rng = np.random.default_rng(9)
+    X_ref = pd.DataFrame(features(rng, 400), columns=["a", "b", "c"])
+    y_ref = draw(rng, X_ref.to_numpy())
+    model = LogisticRegression().fit(X_ref, y_ref)
+    y_ref[:5] = 2  # a class the model has no probability column for
+    loop = FeedbackLoop(tmp_path / "loop", model=model, reference=X_ref, reference_labels=y_ref,
+                        policy=Policy(triggers=[]), monitor_rows=100, trusted=True)
+    loop.predict(X_ref.iloc[:100], ids=[f"r{i}" for i in range(100)])
+    with pytest.warns(UserWarning, match="reference_labels holds 2"):
+        status = loop.check()
+    assert status.estimated_metric is None and status.estimated_metrics == {}
+    loop.close()
