@@ -29,7 +29,8 @@ _LAZY = {
     "LimeTabular": "loopwise.explain",
     "FeedbackLoop": "loopwise.loop.feedback_loop",
 }
-_SUBMODULES = {"models", "explain", "drift", "online", "loop", "fairness", "tasks", "cli"}
+_SUBMODULES = {"models", "explain", "drift", "online", "loop", "fairness", "performance", "profiles", "spark", "dask",
+               "tasks", "cli"}
 
 # Submodules are public too (``dir`` lists them) but stay out of ``__all__``: a star import
 # must not import every heavy submodule.

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+import warnings
 from typing import Any, Optional, Sequence, Union
 
 import numpy as np
@@ -377,6 +378,30 @@ class FeedbackLoop:
             cache[version] = np.asarray(champion.predict_proba(self._model_input(X_ref)))[:, -1]
         return cache[version]
 
+    def _estimate_without_labels(self, status: Status, version: int, champion: Any, X_ref: pd.DataFrame,
+                                 current: pd.DataFrame, names: list, proba: Optional[np.ndarray]) -> None:
+        """The champion's metrics on the current rows from CBPE or DLE (``loop/_estimate.py``),
+        fitted on the labelled reference once per champion version."""
+        from . import _estimate
+
+        cache = self.__dict__.setdefault("_estimator_cache", {})
+        if version not in cache:
+            cache.clear()  # only the current champion's is needed
+            try:
+                cache[version] = _estimate.fit_estimator(champion, is_classifier(champion), self._model_input(X_ref),
+                                                         X_ref, self._reference_xy()[1], self.random_state)
+            except ValueError as error:
+                # E.g. a reference label the champion never learned: the check goes on without
+                # an estimate, and says why once per champion.
+                warnings.warn(f"no label-free estimate for version {version}: {error}", stacklevel=3)
+                cache[version] = None
+        if cache[version] is None:
+            return
+        found = _estimate.estimate(cache[version], champion, self._model_input(current), current[names], proba)
+        status.estimated_metrics = {m: {"estimate": v, "sampling_error": e} for m, (v, e) in found.items()}
+        if status.metric_name in found:
+            status.estimated_metric, status.estimated_metric_error = found[status.metric_name]
+
     def _reference_xy(self) -> tuple[Optional[pd.DataFrame], Optional[np.ndarray]]:
         """The reference as a frame (for monitoring) and its labels."""
         if self._reference is None:
@@ -666,8 +691,9 @@ class FeedbackLoop:
                 status.prediction_drift_p = float(ks_2samp(ref_scores, cur_scores).pvalue)
                 if status.prediction_drift_p < 0.01:
                     status.raise_alert("prediction_drift", f"prediction drift: KS p = {status.prediction_drift_p:.2g}")
-                # CBPE: expected accuracy of a calibrated classifier from its own confidence.
-                status.estimated_metric = float(np.mean(current_proba.max(axis=1)))
+            else:
+                current_proba = None
+            self._estimate_without_labels(status, champion_version, champion, X_ref, current, names, current_proba)
 
         # The error stream first: it advances the label cursor that the champion's running
         # metric shares, and a change it detects widens the rows a retraining reads.

@@ -212,7 +212,8 @@ def _status_rows(status: Any) -> pd.DataFrame:
         ("drifted columns", f"{status.drift_share:.0%}" if status.drift_share is not None else "n/a"),
         (f"{metric} (labelled rows)", status.metric),
         (f"{metric} when promoted (baseline)", status.baseline_metric),
-        (f"{metric} estimated without labels (CBPE)", status.estimated_metric),
+        (f"{metric} estimated without labels (CBPE/DLE)", status.estimated_metric),
+        (f"{metric} estimate's sampling error", status.estimated_metric_error),
         ("labelled rows", status.n_labeled),
         ("new labels since the last training", status.new_labels),
     ]

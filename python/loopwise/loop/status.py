@@ -36,9 +36,14 @@ class Status:
         The same metric per declared slice value.
     fairness_gaps : dict
         Per sensitive column: largest between-group gap of positive rate, TPR and FPR.
-    estimated_metric : float or None
-        Label-free accuracy estimate (CBPE) from the champion's probabilities; it assumes the
-        model stays calibrated, which concept drift breaks.
+    estimated_metric, estimated_metric_error : float or None
+        The champion's ``metric_name`` on the current rows estimated without their labels
+        (:mod:`loopwise.performance`: CBPE for a classifier, its probabilities calibrated on the
+        reference labels; DLE for a regressor), and the estimate's sampling error for that many
+        rows. None without reference labels. Valid under covariate shift; concept drift breaks it.
+    estimated_metrics : dict
+        Every metric estimated that way: ``{name: {"estimate": ..., "sampling_error": ...}}``
+        (accuracy, precision, recall, f1, roc_auc; or mae, rmse).
     new_labels : int
         Labels that arrived since the champion was trained.
     labels_since_attempt : int
@@ -76,6 +81,8 @@ class Status:
     metric_by_slice: dict = field(default_factory=dict)
     fairness_gaps: dict = field(default_factory=dict)
     estimated_metric: Optional[float] = None
+    estimated_metric_error: Optional[float] = None
+    estimated_metrics: dict = field(default_factory=dict)
     new_labels: int = 0
     labels_since_attempt: int = 0
     since_training: Optional[pd.Timedelta] = None
@@ -127,7 +134,7 @@ class Status:
             ("drifted columns", f"{self.drift_share:.0%}" if self.drift_share is not None else "n/a"),
             (self.metric_name or "metric", _fmt(self.metric)),
             ("baseline", _fmt(self.baseline_metric)),
-            ("estimated (CBPE)", _fmt(self.estimated_metric)),
+            ("estimated without labels", _fmt_estimate(self.estimated_metric, self.estimated_metric_error)),
             ("new labels", self.new_labels),
         ]
         body = "".join(f"<tr><th style='text-align:left'>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows)
@@ -137,6 +144,10 @@ class Status:
 
 def _fmt(value: Optional[float]) -> str:
     return "n/a" if value is None else f"{value:.4f}"
+
+
+def _fmt_estimate(value: Optional[float], error: Optional[float]) -> str:
+    return _fmt(value) if value is None or error is None else f"{value:.4f} ± {error:.4f}"
 
 
 def _jsonable(value: Any) -> Any:
