@@ -36,8 +36,8 @@ class Interval:
         kind = "an integer" if self.integer else "a real number"
         if self.low is None and self.high is None:
             return f"a finite {'integer' if self.integer else 'real number'}"
-        left = "[" if self.closed in ("both", "left") else "("
-        right = "]" if self.closed in ("both", "right") else ")"
+        left = "[" if self.closed in ("both", "left") and self.low is not None else "("
+        right = "]" if self.closed in ("both", "right") and self.high is not None else ")"
         low = "-inf" if self.low is None else _short(self.low)
         high = "inf" if self.high is None else _short(self.high)
         return f"{kind} in {left}{low}, {high}{right}"
