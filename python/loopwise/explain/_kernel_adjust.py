@@ -3,16 +3,17 @@
 With paired sampling the KernelSHAP regression is exact for any game whose interactions have
 order at most 2 (Mayer & Wuethrich 2025), so its error comes from interactions of order 3
 and more. A polynomial game ``g(z) = sum_j a_j z_j + sum_{T} c_T prod_{j in T} z_j`` over the
-third- and fourth-order subsets ``T`` of the K most important features is fitted to the
-coalition values by kernel-weighted least squares. Its Shapley values are known in closed
+second-, third- and fourth-order subsets ``T`` of the K least additive features is fitted to the
+coalition values by kernel-weighted least squares (the second-order terms are there so the
+higher-order coefficients are not bent to absorb pairwise effects). Its Shapley values are known in closed
 form (each ``c_T`` splits equally over ``T``), and KernelSHAP then only estimates the residual
 game ``v - g``, whose higher-order part is much smaller. The sum is the control-variate
 (regression-adjusted) estimator of Witter et al. (2025) with a polynomial instead of a tree
 surrogate. It stays exact when every coalition is evaluated (both parts are then exact).
 
 K is the largest size whose term count keeps at least ``_SAMPLES_PER_TERM`` (4) evaluated
-coalitions per fitted coefficient (2.5 overfitted: worse than no adjustment at 600 coalitions
-for 12 features), and one K-set (by the block's mean ``|phi|``) serves all
+coalitions per fitted coefficient (2.5 overfitted in an earlier variant: worse than no
+adjustment at 600 coalitions for 12 features), and one K-set (by the block's interaction scores) serves all
 rows of a block so the Gram matrix is built and factorised once.
 """
 
@@ -24,7 +25,7 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ["adjustment_terms", "fit_adjustment"]
+__all__ = ["adjustment_terms", "fit_adjustment", "interaction_scores"]
 
 _SAMPLES_PER_TERM = 4.0  # evaluated coalitions per fitted coefficient (fewer: overfitting, measured)
 _MIN_TOP = 4  # below 4 features there are no fourth-order terms worth fitting
@@ -32,33 +33,61 @@ _MAX_TERMS = 800  # bounds the Gram matrix (n_masks x terms^2 flops)
 _RIDGE = 1e-6  # relative ridge: keeps the fit defined when a term never varies
 
 
-def adjustment_terms(first_pass: np.ndarray, n_masks: int) -> Optional[list[tuple[int, ...]]]:
-    """Third- and fourth-order subsets of the most important features, or None when too few samples.
+def interaction_scores(
+    first_pass: np.ndarray, masks: np.ndarray, values: np.ndarray, base: np.ndarray, full: np.ndarray
+) -> np.ndarray:
+    """How far each feature is from additive, shape (M,), to choose the interaction terms.
 
-    ``first_pass`` is the unadjusted estimate of shape (n, M, k); the K features with the
-    largest mean absolute value are used.
+    An additive feature's first marginal contribution ``v({j}) - v({})`` and last one
+    ``v(N) - v(N - {j})`` both equal its Shapley value; the score is the mean over rows and
+    outputs of ``|first - phi| + |last - phi|`` (``phi`` the unadjusted estimate). Both
+    contributions are free when sizes 1 and M - 1 are enumerated (the design does that
+    first); otherwise the score falls back to ``|phi|``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> phi = np.array([[[3.0], [0.1], [2.0], [1.0], [0.5]]])
-    >>> terms = adjustment_terms(phi, 1000)
-    >>> len(terms), terms[0]
-    (15, (0, 1, 2))
+    >>> masks = np.array([[1, 0], [0, 1], [0, 1], [1, 0]], dtype=np.uint8)
+    >>> values = np.array([[[1.0], [2.0], [2.0], [1.0]]])  # additive: v(S) = sum of S's terms
+    >>> interaction_scores(np.array([[[1.0], [2.0]]]), masks, values, np.zeros(1), np.array([[3.0]])).tolist()
+    [0.0, 0.0]
     """
-    M = first_pass.shape[1]
+    n, M, k = first_pass.shape
+    if masks.shape[0] < 2 * M:
+        return np.abs(first_pass).mean(axis=(0, 2))
+    eye = np.eye(M, dtype=masks.dtype)
+    if not (np.array_equal(masks[: 2 * M : 2], eye) and np.array_equal(masks[1 : 2 * M : 2], 1 - eye)):
+        return np.abs(first_pass).mean(axis=(0, 2))
+    first = values[:, : 2 * M : 2, :] - base  # (n, M, k)
+    last = full[:, None, :] - values[:, 1 : 2 * M : 2, :]
+    return (np.abs(first - first_pass) + np.abs(last - first_pass)).mean(axis=(0, 2))
+
+
+def adjustment_terms(scores: np.ndarray, n_masks: int) -> Optional[list[tuple[int, ...]]]:
+    """Second- to fourth-order subsets of the highest-scoring features, or None when too few samples.
+
+    ``scores`` has one entry per feature (see :func:`interaction_scores`); the K features
+    with the largest scores are used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> terms = adjustment_terms(np.array([3.0, 0.1, 2.0, 1.0, 0.5]), 1000)
+    >>> len(terms), terms[0], terms[-1]
+    (25, (0, 1), (1, 2, 3, 4))
+    """
+    M = scores.shape[0]
     best = 0
     for K in range(_MIN_TOP, M + 1):
-        n_terms = M + comb(K, 3) + comb(K, 4)
+        n_terms = M + comb(K, 2) + comb(K, 3) + comb(K, 4)
         if n_terms > _MAX_TERMS or _SAMPLES_PER_TERM * n_terms > n_masks:
             break
         best = K
     if best == 0:
         return None
-    importance = np.abs(first_pass).mean(axis=(0, 2))
     # Ties broken by feature index so the choice never depends on sort internals.
-    top = sorted(int(j) for j in np.lexsort((np.arange(M), -importance))[:best])
-    return [t for order in (3, 4) for t in itertools.combinations(top, order)]
+    top = sorted(int(j) for j in np.lexsort((np.arange(M), -scores))[:best])
+    return [t for order in (2, 3, 4) for t in itertools.combinations(top, order)]
 
 
 def fit_adjustment(

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _core
 from .._threads import resolve_n_jobs
-from ._kernel_adjust import adjustment_terms, fit_adjustment
+from ._kernel_adjust import adjustment_terms, fit_adjustment, interaction_scores
 from ._sandwich import CoalitionExplainer
 from .explanation import Explanation
 
@@ -83,8 +83,9 @@ class KernelExplainer(CoalitionExplainer):
 
     Regression adjustment: paired KernelSHAP is exact for games with interactions of
     order at most 2, so the error comes from higher orders. A polynomial game with the
-    third- and fourth-order terms of the K most important features (K as large as keeps
-    4 evaluated coalitions per coefficient) is fitted to the evaluated coalitions by
+    second- to fourth-order terms of the K least additive features (those whose first and
+    last marginal contributions stray most from their estimate; K as large as keeps 4
+    evaluated coalitions per coefficient) is fitted to the evaluated coalitions by
     kernel-weighted least squares; its Shapley values are exact in closed form and only the
     residual game is estimated by the regression (a control variate, as in Witter et al.
     2025 with a polynomial surrogate). A full enumeration is exact either way.
@@ -166,8 +167,8 @@ class KernelExplainer(CoalitionExplainer):
             standard error is at most ``tol`` times the range of its values; checked after
             each eighth of the budget.
         adjust : bool
-            Regression adjustment (default): fit a polynomial game with the third- and
-            fourth-order interactions of the most important features to the evaluated
+            Regression adjustment (default): fit a polynomial game with the second- to
+            fourth-order interactions of the least additive features to the evaluated
             coalitions, take its Shapley values exactly and let the sampled regression
             estimate only the rest. Same model calls, less error when the model has
             higher-order interactions (see Notes). Not combined with ``tol`` or
@@ -262,13 +263,14 @@ class KernelExplainer(CoalitionExplainer):
         # higher-order polynomial game (see _kernel_adjust): same model calls, less error.
         n, need, k = values.shape
         M = self.n_features
-        terms = adjustment_terms(first, need)
+        masks = design.masks[:need]
+        terms = adjustment_terms(interaction_scores(first, masks, values, self._base, full), need)
         if not terms:
             se = design.solve(n_pairs, np.ascontiguousarray(values), self._base, np.ascontiguousarray(full), n_jobs)[1]
             return first, se
         weights = self._coalition_weights(design, n_pairs, need)
         targets = (values - self._base).transpose(1, 0, 2).reshape(need, n * k)
-        fitted, at_full, shapley = fit_adjustment(design.masks[:need], weights, targets, terms)
+        fitted, at_full, shapley = fit_adjustment(masks, weights, targets, terms)
         residual = np.ascontiguousarray((targets - fitted).reshape(need, n, k).transpose(1, 0, 2))
         residual_full = np.ascontiguousarray((full - self._base) - at_full.reshape(n, k))
         phi, se = design.solve(n_pairs, residual, np.zeros(k), residual_full, n_jobs)
