@@ -119,17 +119,65 @@ def fit_adjustment(
     >>> phi[:, 0].round(4).tolist()
     [0.3333, 0.3333, 0.3333, 1.0]
     """
-    Z = masks.astype(np.float64)
-    M = Z.shape[1]
-    columns = [Z] + [Z[:, list(t)].prod(axis=1, keepdims=True) for t in terms]
-    F = np.hstack(columns)
-    weighted = F * weights[:, None]
-    gram = F.T @ weighted
+    M = masks.shape[1]
+    top = sorted(set(itertools.chain.from_iterable(terms)))
+    rest = [j for j in range(M) if j not in set(top)]
+    K = len(top)
+    # Every fitted column is "T is inside the coalition" for a subset T of the K-set (the
+    # K-set's linear terms are singletons) or a linear term of another feature. Sums of
+    # weights over coalitions containing a set are then one histogram of the coalitions'
+    # K-set patterns followed by a superset-sum transform: the Gram matrix and right-hand
+    # side cost O(c + K 2^K) lookups instead of a c x terms^2 product.
+    pattern = masks[:, top].astype(np.int64) @ (np.int64(1) << np.arange(K, dtype=np.int64))
+    bit = {feature: 1 << i for i, feature in enumerate(top)}
+    side = np.array([bit[j] for j in top] + [sum(bit[j] for j in t) for t in terms], dtype=np.int64)
+    Zr = masks[:, rest].astype(np.float64)
+    wy = weights[:, None] * targets
+    h = _superset_sums(_histogram(pattern, weights[:, None], K))[:, 0]
+    hr = _superset_sums(_histogram(pattern, weights[:, None] * Zr, K))
+    n_side, n_rest = len(side), len(rest)
+    gram = np.empty((n_side + n_rest, n_side + n_rest))
+    gram[:n_side, :n_side] = h[side[:, None] | side[None, :]]
+    gram[:n_side, n_side:] = hr[side]
+    gram[n_side:, :n_side] = gram[:n_side, n_side:].T
+    gram[n_side:, n_side:] = Zr.T @ (weights[:, None] * Zr)
+    rhs = np.vstack([_superset_sums(_histogram(pattern, wy, K))[side], Zr.T @ wy])
     gram[np.diag_indices_from(gram)] += _RIDGE * np.trace(gram) / gram.shape[0] + 1e-300
-    coef = np.linalg.solve(gram, weighted.T @ targets)
-    fitted = F @ coef
+    coef = np.linalg.solve(gram, rhs)
+    # g at each coalition: the sum of the coefficients of the sets its pattern contains.
+    by_set = np.zeros((1 << K, targets.shape[1]))
+    by_set[side] += coef[:n_side]
+    fitted = _subset_sums(by_set)[pattern] + Zr @ coef[n_side:]
     at_full = coef.sum(axis=0)
-    shapley = coef[:M].copy()
+    shapley = np.zeros((M, targets.shape[1]))
+    shapley[top] += coef[:K]
+    shapley[rest] += coef[n_side:]
     for index, t in enumerate(terms):
-        shapley[list(t)] += coef[M + index] / len(t)
+        shapley[list(t)] += coef[K + index] / len(t)
     return fitted, at_full, shapley
+
+
+def _histogram(pattern: np.ndarray, values: np.ndarray, K: int) -> np.ndarray:
+    out = np.zeros((1 << K, values.shape[1]))
+    np.add.at(out, pattern, values)
+    return out
+
+
+def _transform(array: np.ndarray, K: int, superset: bool) -> np.ndarray:
+    cube = array.reshape((2,) * K + array.shape[1:]).copy()
+    for axis in range(K):
+        lower = (slice(None),) * axis + (0,)
+        upper = (slice(None),) * axis + (1,)
+        if superset:  # a set collects the sums of the sets that also hold this feature
+            cube[lower] += cube[upper]
+        else:  # a set collects the sums of the sets without this feature
+            cube[upper] += cube[lower]
+    return cube.reshape(array.shape)
+
+
+def _superset_sums(array: np.ndarray) -> np.ndarray:
+    return _transform(array, int(array.shape[0]).bit_length() - 1, True)
+
+
+def _subset_sums(array: np.ndarray) -> np.ndarray:
+    return _transform(array, int(array.shape[0]).bit_length() - 1, False)

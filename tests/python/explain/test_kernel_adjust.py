@@ -43,6 +43,31 @@ def test_fitted_polynomial_game_has_the_definition_shapley_values():
     np.testing.assert_allclose(shapley[:, 0], _set_function_shapley(game, M), atol=1e-4)
 
 
+def _dense_fit(masks, weights, targets, terms):
+    """Reference: the explicit design matrix (one column per linear term and per subset)."""
+    Z = masks.astype(np.float64)
+    F = np.hstack([Z] + [Z[:, list(t)].prod(axis=1, keepdims=True) for t in terms])
+    gram = F.T @ (weights[:, None] * F)
+    coef = np.linalg.lstsq(gram, F.T @ (weights[:, None] * targets), rcond=None)[0]
+    shapley = coef[: Z.shape[1]].copy()
+    for index, t in enumerate(terms):
+        shapley[list(t)] += coef[Z.shape[1] + index] / len(t)
+    return F @ coef, coef.sum(axis=0), shapley
+
+
+def test_fast_fit_matches_the_explicit_design_matrix():
+    rng = np.random.default_rng(1)
+    M = 9
+    masks = (rng.random((400, M)) < 0.5).astype(np.uint8)
+    weights = rng.uniform(0.1, 1.0, size=400)
+    targets = rng.normal(size=(400, 3)) + masks[:, [0]] * masks[:, [4]] * masks[:, [7]]
+    terms = [t for order in (2, 3, 4) for t in itertools.combinations([0, 2, 4, 5, 7], order)]
+    fast = fit_adjustment(masks, weights, targets, terms)
+    dense = _dense_fit(masks, weights, targets, terms)
+    for a, b in zip(fast, dense):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
 def test_terms_grow_with_the_budget_and_stop_when_too_few_samples():
     phi = np.arange(10.0)
     assert adjustment_terms(phi, 20) is None  # 4 features already need 15 coefficients
