@@ -144,3 +144,19 @@ def test_adjusted_results_are_seeded_and_thread_independent(rows):
     c = KernelExplainer(f, background, random_state=4, n_jobs=1)(X, nsamples=900)
     assert np.array_equal(a.values, b.values) and np.array_equal(a.std_errors, b.std_errors)
     assert not np.array_equal(a.values, c.values)
+
+
+def test_adjusted_multi_output_and_logit_link():
+    f, X, background = _high_order_problem()
+
+    def proba(Z):
+        p = 1.0 / (1.0 + np.exp(-0.5 * f(Z)))
+        return np.c_[1.0 - p, p]
+
+    truth = ExactExplainer(proba, background, link="logit")(X).values
+    explainer = KernelExplainer(proba, background, link="logit", random_state=0)
+    adjusted = explainer(X, nsamples=1200)
+    plain = explainer(X, nsamples=1200, adjust=False)
+    assert adjusted.values.shape == truth.shape == (4, 12, 2)
+    np.testing.assert_allclose(adjusted.values.sum(axis=1) + adjusted.base_values, np.log(proba(X) / (1 - proba(X))), atol=1e-9)
+    assert np.abs(adjusted.values - truth).mean() < 0.6 * np.abs(plain.values - truth).mean()
