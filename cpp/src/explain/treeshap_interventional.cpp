@@ -568,6 +568,7 @@ InterventionalTreeShap::InterventionalTreeShap(const TreeEnsemble& ensemble, con
       }
     }
   }
+  build_patterns();
 }
 
 std::vector<double> InterventionalTreeShap::expected_value(bool transformed) const {
@@ -595,6 +596,26 @@ void check_input(const MatrixView<T>& X, const TreeEnsemble& ensemble, bool tran
 template <class T>
 void InterventionalTreeShap::shap_values(const MatrixView<T>& X, bool transformed, double* out, int n_threads) const {
   if (!uses_bitsets()) return shap_values_pairwise(X, transformed, out, n_threads);
+  check_input(X, ensemble_, transformed);
+  if (uses_patterns() && !transformed) {
+    // A tree's nodes, bitsets and patterns are read once per block of rows, so blocks are as
+    // large as the threads allow (a few rows share one pass over the model).
+    const std::int64_t threads = std::max(1, n_threads);
+    const std::int64_t block = std::max<std::int64_t>(1, std::min<std::int64_t>(kRowBlock, (X.rows + threads - 1) / threads));
+    switch (words_) {
+      case 1: return pattern_values<1>(X, out, n_threads, block);
+      case 2: return pattern_values<2>(X, out, n_threads, block);
+      case 4: return pattern_values<4>(X, out, n_threads, block);
+      default: return pattern_values<0>(X, out, n_threads, block);
+    }
+  }
+  shap_values_row_set(X, transformed, out, n_threads);
+}
+
+template <class T>
+void InterventionalTreeShap::shap_values_row_set(const MatrixView<T>& X, bool transformed, double* out,
+                                                 int n_threads) const {
+  if (!uses_bitsets()) throw InvalidArgument("row-set walk: the background bitsets were not built");
   check_input(X, ensemble_, transformed);
   // Trees outside, a block of rows inside: a tree's nodes and bitsets stay in cache while
   // the block's rows walk it. Each row still sums its trees in order, so the values do not
@@ -705,6 +726,8 @@ template InterventionalTreeShap::InterventionalTreeShap(const TreeEnsemble&, con
 template InterventionalTreeShap::InterventionalTreeShap(const TreeEnsemble&, const MatrixView<double>&);
 template void InterventionalTreeShap::shap_values<float>(const MatrixView<float>&, bool, double*, int) const;
 template void InterventionalTreeShap::shap_values<double>(const MatrixView<double>&, bool, double*, int) const;
+template void InterventionalTreeShap::shap_values_row_set<float>(const MatrixView<float>&, bool, double*, int) const;
+template void InterventionalTreeShap::shap_values_row_set<double>(const MatrixView<double>&, bool, double*, int) const;
 template void InterventionalTreeShap::shap_values_pairwise<float>(const MatrixView<float>&, bool, double*, int) const;
 template void InterventionalTreeShap::shap_values_pairwise<double>(const MatrixView<double>&, bool, double*,
                                                                    int) const;

@@ -91,9 +91,12 @@ class TreeExplainer:
 
     Interventional values walk each tree once per explained row, carrying the set of
     background rows that can still pair with it (as bitsets), instead of once per
-    (row, background row) pair; subtrees no background row can reach are skipped. Paths with
-    more than 64 distinct features, or backgrounds whose bitsets would exceed 512 MB, use the
-    pairwise walk.
+    (row, background row) pair; subtrees no background row can reach are skipped. At each
+    leaf, background rows that fail the same splits of its path are scored together: these
+    patterns are found once, when the explainer is built (raw values only; paths of at most
+    32 distinct features, at most 65,535 background rows and 256 MB of patterns, else the
+    leaf scores each row). Paths with more than 64 distinct features, or backgrounds whose
+    bitsets would exceed 512 MB, use the pairwise walk.
 
     Examples
     --------

@@ -113,6 +113,29 @@ TEST(InterventionalRowSet, MatchesPairwiseForEveryBitsetWidth) {
   }
 }
 
+TEST(InterventionalPatterns, MatchRowSetAndPairwise) {
+  // Deep trees on few features (repeated path features) and many: slots reused along a path.
+  for (int m : {3, 7, 40}) {
+    for (std::int64_t n_background : {1, 2, 64, 100, 257}) {
+      for (int n_outputs : {1, 2}) {
+        const TreeEnsemble e = random_ensemble(41 + m + n_background, 5, m, 8, n_outputs, Link::kIdentity);
+        const auto background = random_rows(6 + n_background, n_background, m);
+        InterventionalTreeShap shap(e, MatrixView<double>(background.data(), n_background, m));
+        ASSERT_TRUE(shap.uses_patterns());
+        const std::int64_t rows = 6;
+        const auto X = random_rows(7 + m, rows, m);
+        const MatrixView<double> view(X.data(), rows, m);
+        std::vector<double> fast(rows * m * n_outputs), row_set(fast.size()), direct(fast.size());
+        shap.shap_values(view, false, fast.data(), 1);
+        shap.shap_values_row_set(view, false, row_set.data(), 1);
+        shap.shap_values_pairwise(view, false, direct.data(), 1);
+        EXPECT_LE(max_abs_diff(fast, row_set), 1e-12) << "m " << m << " background " << n_background;
+        EXPECT_LE(max_abs_diff(fast, direct), 1e-12) << "m " << m << " background " << n_background;
+      }
+    }
+  }
+}
+
 TEST(InterventionalRowSet, MatchesPairwiseWhenRescaledToProbability) {
   const int m = 6;
   const TreeEnsemble e = random_ensemble(21, 8, m, 5, 1, Link::kLogistic);

@@ -262,6 +262,20 @@ def test_interventional_matches_brute_force(seed, n_outputs):
         np.testing.assert_allclose(np.atleast_1d(explainer.expected_value), base, atol=TOL, rtol=0)
 
 
+@pytest.mark.parametrize("n_background", [1, 70, 130])
+def test_interventional_deep_trees_large_background_match_brute_force(n_background):
+    # Depth 7 on 4 features repeats features along paths; 70 and 130 rows span 2 and 3
+    # bitset words, so rows share path patterns per leaf (the merged terms of the fast path).
+    m = 4
+    ensemble, model = random_ensemble(50 + n_background, n_features=m, n_outputs=2, n_trees=3, max_depth=7)
+    background = random_rows(60 + n_background, n_background, m)
+    X = random_rows(70 + n_background, 3, m)
+    got = TreeExplainer(ensemble, background).shap_values(X)
+    for i, x in enumerate(X):
+        phi, _ = shapley(_hybrid_game(model, x, background), m)
+        np.testing.assert_allclose(got[i], phi, atol=TOL, rtol=0)
+
+
 def test_interventional_probability_rescales_each_background_pair():
     m = 4
     ensemble, model = random_ensemble(7, n_features=m, n_outputs=1, n_trees=4, max_depth=4)

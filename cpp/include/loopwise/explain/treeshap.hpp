@@ -85,11 +85,34 @@ class InterventionalTreeShap {
   /// True when the per-node background bitsets were built (the fast path is used).
   bool uses_bitsets() const { return !left_bits_.empty(); }
 
+  /// True when the per-leaf background path patterns were built: raw (untransformed) values
+  /// then score each leaf once per distinct pattern instead of once per background row (see
+  /// treeshap_interventional_patterns.cpp).
+  bool uses_patterns() const { return !pattern_offset_.empty(); }
+
+  /// One distinct background pattern of a leaf: the path slots its rows fail (bit s = the
+  /// s-th distinct feature on the path), their number and how many rows share the pattern.
+  struct LeafPattern {
+    std::uint32_t fails;
+    std::uint16_t n_fails;
+    std::uint16_t count;
+  };
+
+  /// The row-set walk alone (no patterns): the fast path before patterns, kept as a second
+  /// reference for tests and for linked (transformed) values. Needs uses_bitsets().
+  template <class T>
+  void shap_values_row_set(const MatrixView<T>& X, bool transformed, double* out, int n_threads) const;
+
  private:
   template <int kW>
   friend struct RowSetWalker;
+  template <int kW>
+  friend struct PatternWalker;
   template <int kW, class T>
   void row_set_values(const MatrixView<T>& X, bool transformed, double* out, int n_threads, std::int64_t block) const;
+  void build_patterns();
+  template <int kW, class T>
+  void pattern_values(const MatrixView<T>& X, double* out, int n_threads, std::int64_t block) const;
   const model::TreeEnsemble& ensemble_;
   std::int64_t n_background_;
   std::int64_t words_ = 0;                  ///< 64-bit words per background bitset
@@ -98,6 +121,9 @@ class InterventionalTreeShap {
   std::vector<double> background_margin_;   ///< n_background x n_outputs
   std::vector<double> background_linked_;   ///< n_background x n_outputs
   std::vector<double> weights_;             ///< (depth+1)^2 table of a! b! / (a + b + 1)!
+  /// Per global node, two entries: where its leaf patterns begin and end (empty when off).
+  std::vector<std::int64_t> pattern_offset_;
+  std::vector<LeafPattern> patterns_;
   int weight_stride_ = 0;
 };
 
