@@ -12,7 +12,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LOWER_IS_BETTER", "REGRESSION_METRICS", "default_metric", "higher_is_better", "is_classifier",
+__all__ = ["LOWER_IS_BETTER", "REGRESSION_METRICS", "default_metric", "default_metric_for", "higher_is_better",
+           "is_classifier",
            "labels_equal", "score", "score_arrays"]
 
 REGRESSION_METRICS = ("rmse", "mae")
@@ -43,7 +44,18 @@ def default_metric(model: Any) -> str:
     >>> default_metric(DummyRegressor())
     'rmse'
     """
-    return "accuracy" if is_classifier(model) else "rmse"
+    return default_metric_for(is_classifier(model))
+
+
+def default_metric_for(classification: bool) -> str:
+    """The loop's metric for a task: ``"accuracy"`` for classification, ``"rmse"`` otherwise.
+
+    Examples
+    --------
+    >>> default_metric_for(True), default_metric_for(False)
+    ('accuracy', 'rmse')
+    """
+    return "accuracy" if classification else "rmse"
 
 
 def higher_is_better(metric: str) -> bool:
