@@ -21,7 +21,16 @@ import pandas as pd
 
 from .._atomic import write_bytes_atomic
 from ._groups import fairness_gaps, group_labels
-from ._scoring import is_classifier, labels_equal, score_arrays
+from ._scoring import (
+    REGRESSION_METRICS,
+    default_metric_for,
+    is_classifier,
+    labels_equal,
+    metric_from_mean_loss,
+    positive_class,
+    row_losses,
+    score_arrays,
+)
 from .audit import jsonable
 
 __all__ = ["ModelCard", "build_card", "save_card", "load_card", "card_paths", "card_schema", "wilson_interval",
@@ -65,11 +74,9 @@ def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tup
 def _bootstrap_interval(y: np.ndarray, predicted: np.ndarray, metric: str, random_state: int,
                         n_resamples: int = 500) -> tuple[float, float]:
     """Percentile interval of RMSE or MAE over resampled rows (one index matrix, no Python loop)."""
-    error = np.asarray(y, dtype=np.float64) - np.asarray(predicted, dtype=np.float64)
-    loss = error**2 if metric == "rmse" else np.abs(error)
+    loss = row_losses(metric, y, predicted)
     index = np.random.default_rng(random_state).integers(0, len(y), size=(n_resamples, len(y)))
-    values = loss[index].mean(axis=1)
-    values = np.sqrt(values) if metric == "rmse" else values
+    values = metric_from_mean_loss(metric, loss[index].mean(axis=1))
     return float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975))
 
 
@@ -240,10 +247,10 @@ def build_card(registry: Any, version: int, model: Any, X_holdout: Any, y_holdou
     y = np.asarray(y_holdout)
     predicted = np.asarray((model if judged_model is None else judged_model).predict(X_holdout))
     classifier = is_classifier(model) or y.dtype.kind in "OUSb"
-    metric = "accuracy" if classifier else "rmse"
-    names = [metric] if classifier else ["rmse", "mae"]
-    classes = sorted(pd.unique(y).tolist(), key=str)
-    positive = classes[-1] if classifier and len(classes) == 2 else None
+    metric = default_metric_for(classifier)
+    names = [metric] if classifier else list(REGRESSION_METRICS)
+    classes = pd.unique(y).tolist()
+    positive = positive_class(classes) if classifier and len(classes) == 2 else None
     frame = group_frame if isinstance(group_frame, pd.DataFrame) else (
         X_holdout if isinstance(X_holdout, pd.DataFrame) else None)
 

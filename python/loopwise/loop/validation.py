@@ -51,8 +51,18 @@ from ._gate_rules import (
     slice_gain,
     slice_rule,
 )
+from ._groups import MIN_GROUP_SIZE
 from ._groups import group_labels as _group_labels
-from ._scoring import default_metric_for, higher_is_better, is_classifier, labels_equal
+from ._scoring import (
+    default_metric_for,
+    higher_is_better,
+    is_classifier,
+    labels_equal,
+    labels_in,
+    metric_from_mean_loss,
+    positive_class,
+    row_losses,
+)
 from .audit import jsonable
 
 __all__ = ["validate", "ValidationResult", "fairness_rules", "mcnemar_test", "delong_test", "METRICS", "TESTS"]
@@ -189,7 +199,6 @@ def delong_test(y_true: Any, score_a: Any, score_b: Any) -> dict:
 
 
 # ---------------------------------------------------------------------------- scoring
-_equal = labels_equal  # one rule for label equality across the loop
 
 
 @dataclass
@@ -213,13 +222,9 @@ def _classes_of(model: Any, y: np.ndarray, width: int) -> np.ndarray:
                      "give the model a classes_ attribute")
 
 
-def _positive(classes: np.ndarray) -> Any:
-    return sorted(classes.tolist(), key=lambda c: (str(type(c)), c))[-1]
-
-
 def _proba_column(scored: _Scored, label: Any) -> np.ndarray:
     assert scored.proba is not None and scored.classes is not None
-    matches = np.flatnonzero(_equal(scored.classes, np.asarray([label] * len(scored.classes))))
+    matches = np.flatnonzero(labels_equal(scored.classes, np.asarray([label] * len(scored.classes))))
     if not len(matches):
         return np.zeros(len(scored.proba))
     return scored.proba[:, matches[0]]
@@ -227,32 +232,21 @@ def _proba_column(scored: _Scored, label: Any) -> np.ndarray:
 
 def _row_losses(metric: str, y: np.ndarray, scored: _Scored) -> np.ndarray:
     """Per-row values whose mean is the metric (before the sqrt of RMSE); lower is better."""
-    if metric == "accuracy":
-        return (~_equal(y, scored.prediction)).astype(np.float64)
-    if metric in ("rmse", "mae"):
-        error = y.astype(np.float64) - scored.prediction.astype(np.float64)
-        return error**2 if metric == "rmse" else np.abs(error)
+    if metric in ("accuracy", "rmse", "mae"):
+        return row_losses(metric, y, scored.prediction)
     if metric == "log_loss":
         assert scored.proba is not None and scored.classes is not None
         probability = np.zeros(len(y))
         for j, label in enumerate(scored.classes.tolist()):
-            rows = _equal(y, np.asarray([label] * len(y)))
+            rows = labels_equal(y, np.asarray([label] * len(y)))
             probability[rows] = scored.proba[rows, j]
         return -np.log(np.clip(probability, _EPS, 1.0))
     raise ValueError(f"metric {metric!r} is not a mean of per-row losses")
 
 
-def _from_mean(metric: str, mean_loss: Any) -> Any:
-    if metric == "accuracy":
-        return 1.0 - mean_loss
-    if metric == "rmse":
-        return np.sqrt(mean_loss)
-    return mean_loss
-
-
 def _binary_counts(y: np.ndarray, prediction: np.ndarray, positive: Any) -> tuple[float, float, float]:
-    truth = _equal(y, np.asarray([positive] * len(y)))
-    predicted = _equal(prediction, np.asarray([positive] * len(prediction)))
+    truth = labels_equal(y, np.asarray([positive] * len(y)))
+    predicted = labels_equal(prediction, np.asarray([positive] * len(prediction)))
     return float(np.sum(truth & predicted)), float(np.sum(~truth & predicted)), float(np.sum(truth & ~predicted))
 
 
@@ -261,17 +255,17 @@ def _score(metric: str, y: np.ndarray, scored: _Scored, classes: np.ndarray) -> 
     if len(y) == 0:
         return float("nan")
     if metric in _PER_ROW:
-        return float(_from_mean(metric, _row_losses(metric, y, scored).mean()))
+        return float(metric_from_mean_loss(metric, _row_losses(metric, y, scored).mean()))
     if metric == "auc":
-        positive = _positive(classes)
-        truth = _equal(y, np.asarray([positive] * len(y)))
+        positive = positive_class(classes)
+        truth = labels_equal(y, np.asarray([positive] * len(y)))
         if truth.all() or not truth.any():
             return float("nan")
         ranks = _midranks(_proba_column(scored, positive))
         m = truth.sum()
         return float((ranks[truth].sum() - m * (m + 1) / 2.0) / (m * (~truth).sum()))
     # precision / recall / f1: the positive class for a binary task, macro average otherwise.
-    targets = [_positive(classes)] if len(classes) <= 2 else classes.tolist()
+    targets = [positive_class(classes)] if len(classes) <= 2 else classes.tolist()
     values = []
     for positive in targets:
         tp, fp, fn = _binary_counts(y, scored.prediction, positive)
@@ -293,13 +287,6 @@ def _model_classes(model: Any) -> Optional[np.ndarray]:
     return None
 
 
-def _outside(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """Mask of ``values`` not in ``allowed``, compared like :func:`_equal` (numbers as numbers)."""
-    if values.dtype.kind in "biuf" and allowed.dtype.kind in "biuf":
-        return ~np.isin(values.astype(np.float64), allowed.astype(np.float64))
-    return ~np.isin(values.astype(str), allowed.astype(str))
-
-
 def _check_labels(name: str, model: Any, prediction: np.ndarray, y: np.ndarray, metric: str) -> None:
     """Refuse predictions that are not class labels when the metric compares labels.
 
@@ -308,9 +295,9 @@ def _check_labels(name: str, model: Any, prediction: np.ndarray, y: np.ndarray, 
     """
     classes = _model_classes(model)
     allowed = np.unique(y.astype(str)) if y.dtype.kind not in "biuf" else np.unique(y)
-    bad = _outside(prediction, allowed)
+    bad = ~labels_in(prediction, allowed)
     if classes is not None and bad.any():
-        bad &= _outside(prediction, classes)
+        bad &= ~labels_in(prediction, classes)
     if not bad.any():
         return
     examples = list(dict.fromkeys(prediction[bad].tolist()))[:5]
@@ -462,7 +449,7 @@ def validate(
     require_significance: bool = True,
     slices: Any = None,
     max_slice_drop: float = 0.02,
-    min_slice_size: int = 30,
+    min_slice_size: int = MIN_GROUP_SIZE,
     sensitive: Any = None,
     max_fairness_gap: Optional[float] = None,
     fairness_tolerance: float = 0.02,
@@ -584,9 +571,9 @@ def validate(
         table_rows.extend(rows)
     fairness_rows: list[dict] = []
     if sensitive_columns:
-        positive = _positive(classes)
-        truth = _equal(labels, np.asarray([positive] * n))
-        hits = [_equal(s.prediction, np.asarray([positive] * n)) for s in (champion_scored, challenger_scored)]
+        positive = positive_class(classes)
+        truth = labels_equal(labels, np.asarray([positive] * n))
+        hits = [labels_equal(s.prediction, np.asarray([positive] * n)) for s in (champion_scored, challenger_scored)]
         for column, values in sensitive_columns.items():
             found, rows = fairness_rules(column, _group_labels(values), truth, hits[0], hits[1],
                                          min_size=settings["min_slice_size"], tolerance=settings["fairness_tolerance"],
@@ -725,14 +712,14 @@ def _paired_p_values(test: str, metric: str, labels: np.ndarray, a: _Scored, b: 
     test's own numbers go into ``metrics``."""
     n = len(labels)
     if test == "mcnemar":
-        right_a, right_b = _equal(labels, a.prediction), _equal(labels, b.prediction)
+        right_a, right_b = labels_equal(labels, a.prediction), labels_equal(labels, b.prediction)
         discordant_b, discordant_c = int(np.sum(right_a & ~right_b)), int(np.sum(~right_a & right_b))
         result = mcnemar_test(discordant_b, discordant_c, exact=True)
         metrics.update(b=discordant_b, c=discordant_c, p_value_two_sided=result["p_value"])
         p_better, p_worse = result["p_better"], result["p_worse"]
     elif test == "delong":
-        positive = _positive(classes)
-        truth = _equal(labels, np.asarray([positive] * n))
+        positive = positive_class(classes)
+        truth = labels_equal(labels, np.asarray([positive] * n))
         result = delong_test(truth, _proba_column(a, positive), _proba_column(b, positive))
         metrics.update(z=result["z"], p_value_two_sided=result["p_value"])
         p_better, p_worse = result["p_better"], result["p_worse"]
@@ -765,7 +752,7 @@ def _paired_p_values(test: str, metric: str, labels: np.ndarray, a: _Scored, b: 
 def _churn(a: _Scored, b: _Scored, classification: bool) -> float:
     """Share of rows whose prediction changes (labels compared as labels, numbers as numbers)."""
     if classification:
-        changed = ~_equal(a.prediction, b.prediction)
+        changed = ~labels_equal(a.prediction, b.prediction)
     else:
         changed = a.prediction.astype(np.float64) != b.prediction.astype(np.float64)
     return float(np.mean(changed))
@@ -806,8 +793,8 @@ def _bootstrap_gains(metric: str, y: np.ndarray, a: _Scored, b: _Scored, classes
         for start in range(0, n_bootstrap, block):
             stop = min(n_bootstrap, start + block)
             index = rng.integers(0, n, size=(stop - start, n))
-            value_a = _from_mean(metric, losses_a[index].mean(axis=1))
-            value_b = _from_mean(metric, losses_b[index].mean(axis=1))
+            value_a = metric_from_mean_loss(metric, losses_a[index].mean(axis=1))
+            value_b = metric_from_mean_loss(metric, losses_b[index].mean(axis=1))
             gains[start:stop] = sign * (value_b - value_a)
         return gains
     for k in range(n_bootstrap):
