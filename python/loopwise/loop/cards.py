@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import write_bytes_atomic
-from ._groups import fairness_gaps, group_labels
+from ._groups import MIN_GROUP_SIZE, fairness_gaps, group_labels
 from ._scoring import (
     REGRESSION_METRICS,
     default_metric_for,
@@ -39,7 +39,6 @@ __all__ = ["ModelCard", "build_card", "save_card", "load_card", "card_paths", "c
 CARD_SCHEMA_VERSION = 1
 _KERNEL_ROWS, _KERNEL_BACKGROUND, _KERNEL_SAMPLES = 100, 50, 256  # KernelSHAP's small budget
 _TREE_ROWS = 200
-_MIN_GROUP = 1
 
 
 def card_schema() -> dict:
@@ -251,6 +250,8 @@ def build_card(registry: Any, version: int, model: Any, X_holdout: Any, y_holdou
     names = [metric] if classifier else list(REGRESSION_METRICS)
     classes = pd.unique(y).tolist()
     positive = positive_class(classes) if classifier and len(classes) == 2 else None
+    # Gaps over the groups the gate judged (its min_slice_size), so card and gate agree.
+    min_group = int(((gate or {}).get("settings") or {}).get("min_slice_size", MIN_GROUP_SIZE))
     frame = group_frame if isinstance(group_frame, pd.DataFrame) else (
         X_holdout if isinstance(X_holdout, pd.DataFrame) else None)
 
@@ -264,7 +265,7 @@ def build_card(registry: Any, version: int, model: Any, X_holdout: Any, y_holdou
             if with_gaps and positive is not None:
                 truth = labels_equal(y, np.asarray([positive] * len(y)))
                 hit = labels_equal(predicted, np.asarray([positive] * len(y)))
-                found = fairness_gaps(group_labels(values), truth, hit, _MIN_GROUP)
+                found = fairness_gaps(group_labels(values), truth, hit, min_group)
                 gaps += [{"column": str(column), "gap": k, "value": float(v)} for k, v in found.items()]
         return {"rows": rows, "gaps": gaps}
 

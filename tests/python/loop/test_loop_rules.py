@@ -129,3 +129,34 @@ def test_monitor_and_gate_agree_on_fairness_gaps_with_numeric_labels():
         expected[name] = abs(rates["x"][k] - rates["y"][k])
     assert monitor == pytest.approx(expected)
     assert fairness_gaps(group_labels(groups), labels_equal(labels, np.full(n, 10)), hit, 1) == pytest.approx(expected)
+
+
+def test_card_reports_gaps_over_the_groups_the_gate_judged(tmp_path):
+    from loopwise.loop import ModelRegistry
+    from loopwise.loop.cards import build_card
+
+    rng = np.random.default_rng(3)
+    X = pd.DataFrame({"a": rng.normal(size=200), "group": np.where(np.arange(200) < 20, "small", "large")})
+    y = (X["a"] + rng.normal(scale=0.5, size=200) > 0).astype(int).to_numpy()
+    model = LogisticRegression().fit(X[["a"]], y)
+
+    class OnA:
+        classes_ = model.classes_
+
+        def predict(self, frame):
+            return model.predict(frame[["a"]])
+
+        def predict_proba(self, frame):
+            return model.predict_proba(frame[["a"]])
+
+    registry = ModelRegistry(tmp_path / "registry")
+    version = registry.register(model)
+    default = build_card(registry, version, OnA(), X, y, sensitive=["group"])
+    assert default["groups"]["gaps"] == []          # the 20-row group is below the gate's 30
+    judged = build_card(registry, version, OnA(), X, y, sensitive=["group"],
+                        gate={"passed": True, "settings": {"min_slice_size": 20}})
+    hit, truth, small = OnA().predict(X) == 1, y == 1, X["group"].to_numpy() == "small"
+    expected = abs(hit[small].mean() - hit[~small].mean())
+    gaps = {g["gap"]: g["value"] for g in judged["groups"]["gaps"]}
+    assert gaps["demographic_parity"] == pytest.approx(expected)
+    registry.close()
