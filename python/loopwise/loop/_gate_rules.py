@@ -138,9 +138,8 @@ def slice_gain(champion: float, challenger: float, metric: str) -> float:
     >>> slice_gain(0.8, 0.9, "accuracy") > 0, slice_gain(0.8, 0.9, "rmse") > 0
     (True, False)
     """
-    if np.isnan(champion) or np.isnan(challenger):
-        return float("nan")
-    return (1.0 if higher_is_better(metric) else -1.0) * (challenger - champion)
+    # NaN in, NaN out: arithmetic carries an undefined score through.
+    return float((1.0 if higher_is_better(metric) else -1.0) * (challenger - champion))
 
 
 def fairness_rules(column: str, groups: np.ndarray, truth: np.ndarray, champion_hit: np.ndarray,
