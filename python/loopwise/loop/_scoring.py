@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["LOWER_IS_BETTER", "REGRESSION_METRICS", "default_metric", "default_metric_for", "higher_is_better",
-           "is_classifier", "labels_equal", "labels_in", "metric_from_mean_loss", "positive_class", "row_losses", "score",
+           "is_classification", "is_classifier", "labels_equal", "labels_in", "metric_from_mean_loss", "positive_class", "row_losses", "score",
            "score_arrays"]
 
 REGRESSION_METRICS = ("rmse", "mae")
@@ -33,6 +33,19 @@ def is_classifier(model: Any) -> bool:
     return callable(getattr(model, "predict_proba", None)) and (
         hasattr(model, "classes_") or getattr(model, "task", None) in ("binary", "multiclass")
     )
+
+
+def is_classification(y: Any, *models: Any) -> bool:
+    """A classification task: any of ``models`` is a classifier, or the labels are text,
+    booleans or Python objects (which no regression metric can average).
+
+    Examples
+    --------
+    >>> from sklearn.dummy import DummyRegressor
+    >>> is_classification(np.array([0.5, 1.5]), DummyRegressor()), is_classification(np.array(["a", "b"]))
+    (False, True)
+    """
+    return any(is_classifier(model) for model in models) or np.asarray(y).dtype.kind in "OUSb"
 
 
 def default_metric(model: Any) -> str:

@@ -24,7 +24,7 @@ from ._groups import MIN_GROUP_SIZE, fairness_gaps, group_labels
 from ._scoring import (
     REGRESSION_METRICS,
     default_metric_for,
-    is_classifier,
+    is_classification,
     labels_equal,
     metric_from_mean_loss,
     positive_class,
@@ -245,7 +245,7 @@ def build_card(registry: Any, version: int, model: Any, X_holdout: Any, y_holdou
     info = registry.info(version)
     y = np.asarray(y_holdout)
     predicted = np.asarray((model if judged_model is None else judged_model).predict(X_holdout))
-    classifier = is_classifier(model) or y.dtype.kind in "OUSb"
+    classifier = is_classification(y, model)
     metric = default_metric_for(classifier)
     names = [metric] if classifier else list(REGRESSION_METRICS)
     classes = pd.unique(y).tolist()

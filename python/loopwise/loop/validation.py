@@ -56,7 +56,7 @@ from ._groups import group_labels as _group_labels
 from ._scoring import (
     default_metric_for,
     higher_is_better,
-    is_classifier,
+    is_classification,
     labels_equal,
     labels_in,
     metric_from_mean_loss,
@@ -526,7 +526,7 @@ def validate(
                                 fairness_tolerance=fairness_tolerance, max_churn=max_churn, min_samples=min_samples,
                                 n_bootstrap=n_bootstrap, random_state=random_state)
     n, labels = _holdout_labels(X, y)
-    classification = is_classifier(champion) or is_classifier(challenger) or labels.dtype.kind in "OUSb"
+    classification = is_classification(labels, champion, challenger)
     settings = _resolve_metric_and_test(checked, classification)
     metric, test = settings["metric"], settings["test"]
     slice_columns = _columns(slices, X, n, "slices")

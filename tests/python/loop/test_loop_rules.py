@@ -156,7 +156,7 @@ def test_card_reports_gaps_over_the_groups_the_gate_judged(tmp_path):
     judged = build_card(registry, version, OnA(), X, y, sensitive=["group"],
                         gate={"passed": True, "settings": {"min_slice_size": 20}})
     hit, truth, small = OnA().predict(X) == 1, y == 1, X["group"].to_numpy() == "small"
-    expected = abs(hit[small].mean() - hit[~small].mean())
     gaps = {g["gap"]: g["value"] for g in judged["groups"]["gaps"]}
-    assert gaps["demographic_parity"] == pytest.approx(expected)
+    assert gaps["demographic_parity"] == pytest.approx(abs(hit[small].mean() - hit[~small].mean()))
+    assert gaps["tpr"] == pytest.approx(abs(hit[small & truth].mean() - hit[~small & truth].mean()))
     registry.close()
