@@ -29,6 +29,10 @@ A model update is promoted only when every rule holds on the same holdout, score
 So the default gate promotes only a significantly better challenger; pass
 ``require_significance=False`` (and possibly a negative ``min_gain``) for a non-inferiority
 gate, as a regression loop refreshing on a stationary stream may want.
+
+Each rule is a small function in :mod:`loopwise.loop._gate_rules` returning one record
+(``rule``, ``passed``, ``value``, ``threshold``, ``detail``); ``validate`` scores both models
+once and assembles the records.
 """
 
 from __future__ import annotations
