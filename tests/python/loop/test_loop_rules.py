@@ -160,3 +160,26 @@ def test_card_reports_gaps_over_the_groups_the_gate_judged(tmp_path):
     assert gaps["demographic_parity"] == pytest.approx(abs(hit[small].mean() - hit[~small].mean()))
     assert gaps["tpr"] == pytest.approx(abs(hit[small & truth].mean() - hit[~small & truth].mean()))
     registry.close()
+
+
+@pytest.mark.parametrize(("values", "allowed"), [
+    (np.array([0, 1, 2]), np.array([0.0, 1.0])),          # int predictions, float labels
+    (np.array([0.0, 1.0, 2.5]), np.array([0, 1])),
+    (np.array(["1", "a"]), np.array([1, 0])),              # stored text vs numbers
+    (np.array([True, False]), np.array([1])),
+])
+def test_label_membership_agrees_with_label_equality(values, allowed):
+    from loopwise.loop._scoring import labels_in
+
+    expected = [any(labels_equal(np.array([v]), np.array([a]))[0] for a in allowed.tolist()) for v in values.tolist()]
+    assert labels_in(values, allowed).tolist() == expected
+
+
+def test_gate_accepts_integer_predictions_of_float_labels():
+    from sklearn.dummy import DummyClassifier
+
+    X = np.zeros((100, 1))
+    y = np.array([0.0, 1.0] * 50)
+    model = DummyClassifier(strategy="constant", constant=1).fit(X, y.astype(int))
+    result = validate(model, model, X, y, require_significance=False)
+    assert result.metrics["champion"] == pytest.approx(0.5)
