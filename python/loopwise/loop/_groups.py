@@ -11,9 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAX_EXACT_GROUPS", "fairness_gaps", "group_labels"]
+__all__ = ["MAX_EXACT_GROUPS", "MIN_GROUP_SIZE", "fairness_gaps", "group_labels"]
 
 MAX_EXACT_GROUPS = 10  # numbers with more distinct values than this are grouped by quartile
+# Smallest group the gate judges (its min_slice_size default) and the monitor reports a gap for.
+MIN_GROUP_SIZE = 30
 
 
 def group_labels(values: np.ndarray) -> np.ndarray:

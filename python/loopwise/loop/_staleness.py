@@ -14,7 +14,7 @@ from typing import Optional
 import numpy as np
 from scipy import stats
 
-from ._scoring import REGRESSION_METRICS, labels_equal
+from ._scoring import REGRESSION_METRICS, labels_equal, row_losses
 
 __all__ = ["stale_p_value"]
 
@@ -42,8 +42,9 @@ def stale_p_value(metric: str, y_true: np.ndarray, y_pred: np.ndarray, baseline:
         rate = min(max(float(baseline), 0.0), 1.0)
         return float(stats.binomtest(correct, len(y_true), rate, alternative="less").pvalue)
     if metric in REGRESSION_METRICS:
-        error = np.asarray(y_true, dtype=np.float64) - np.asarray(y_pred, dtype=np.float64)
-        losses, target = (error**2, float(baseline) ** 2) if metric == "rmse" else (np.abs(error), float(baseline))
+        # The baseline in loss units: RMSE is the root of the mean squared error.
+        losses = row_losses(metric, y_true, y_pred)
+        target = float(baseline) ** 2 if metric == "rmse" else float(baseline)
         if np.all(losses == losses[0]):
             return 0.0 if losses[0] > target else 1.0
         result = stats.ttest_1samp(losses, target, alternative="greater")

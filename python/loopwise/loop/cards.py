@@ -20,8 +20,17 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import write_bytes_atomic
-from ._groups import fairness_gaps, group_labels
-from ._scoring import is_classifier, labels_equal, score_arrays
+from ._groups import MIN_GROUP_SIZE, fairness_gaps, group_labels
+from ._scoring import (
+    REGRESSION_METRICS,
+    default_metric_for,
+    is_classification,
+    labels_equal,
+    metric_from_mean_loss,
+    positive_class,
+    row_losses,
+    score_arrays,
+)
 from .audit import jsonable
 
 __all__ = ["ModelCard", "build_card", "save_card", "load_card", "card_paths", "card_schema", "wilson_interval",
@@ -30,7 +39,6 @@ __all__ = ["ModelCard", "build_card", "save_card", "load_card", "card_paths", "c
 CARD_SCHEMA_VERSION = 1
 _KERNEL_ROWS, _KERNEL_BACKGROUND, _KERNEL_SAMPLES = 100, 50, 256  # KernelSHAP's small budget
 _TREE_ROWS = 200
-_MIN_GROUP = 1
 
 
 def card_schema() -> dict:
@@ -65,11 +73,9 @@ def wilson_interval(successes: int, n: int, z: float = 1.959963984540054) -> tup
 def _bootstrap_interval(y: np.ndarray, predicted: np.ndarray, metric: str, random_state: int,
                         n_resamples: int = 500) -> tuple[float, float]:
     """Percentile interval of RMSE or MAE over resampled rows (one index matrix, no Python loop)."""
-    error = np.asarray(y, dtype=np.float64) - np.asarray(predicted, dtype=np.float64)
-    loss = error**2 if metric == "rmse" else np.abs(error)
+    loss = row_losses(metric, y, predicted)
     index = np.random.default_rng(random_state).integers(0, len(y), size=(n_resamples, len(y)))
-    values = loss[index].mean(axis=1)
-    values = np.sqrt(values) if metric == "rmse" else values
+    values = metric_from_mean_loss(metric, loss[index].mean(axis=1))
     return float(np.quantile(values, 0.025)), float(np.quantile(values, 0.975))
 
 
@@ -239,11 +245,13 @@ def build_card(registry: Any, version: int, model: Any, X_holdout: Any, y_holdou
     info = registry.info(version)
     y = np.asarray(y_holdout)
     predicted = np.asarray((model if judged_model is None else judged_model).predict(X_holdout))
-    classifier = is_classifier(model) or y.dtype.kind in "OUSb"
-    metric = "accuracy" if classifier else "rmse"
-    names = [metric] if classifier else ["rmse", "mae"]
-    classes = sorted(pd.unique(y).tolist(), key=str)
-    positive = classes[-1] if classifier and len(classes) == 2 else None
+    classifier = is_classification(y, model)
+    metric = default_metric_for(classifier)
+    names = [metric] if classifier else list(REGRESSION_METRICS)
+    classes = pd.unique(y).tolist()
+    positive = positive_class(classes) if classifier and len(classes) == 2 else None
+    # Gaps over the groups the gate judged (its min_slice_size), so card and gate agree.
+    min_group = int(((gate or {}).get("settings") or {}).get("min_slice_size", MIN_GROUP_SIZE))
     frame = group_frame if isinstance(group_frame, pd.DataFrame) else (
         X_holdout if isinstance(X_holdout, pd.DataFrame) else None)
 
@@ -257,7 +265,7 @@ def build_card(registry: Any, version: int, model: Any, X_holdout: Any, y_holdou
             if with_gaps and positive is not None:
                 truth = labels_equal(y, np.asarray([positive] * len(y)))
                 hit = labels_equal(predicted, np.asarray([positive] * len(y)))
-                found = fairness_gaps(group_labels(values), truth, hit, _MIN_GROUP)
+                found = fairness_gaps(group_labels(values), truth, hit, min_group)
                 gaps += [{"column": str(column), "gap": k, "value": float(v)} for k, v in found.items()]
         return {"rows": rows, "gaps": gaps}
 

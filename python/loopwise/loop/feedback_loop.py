@@ -38,8 +38,6 @@ _STATE_FILE = "state.json"
 # ADWIN's confidence for the loop's error stream: more sensitive than ADWIN's own default
 # (0.002) because a false alarm here costs only a challenger that must still pass the gate.
 _DETECTOR_DELTA = 0.01
-# Smallest group the monitor reports a fairness gap for (the gate's min_slice_size default).
-_MONITOR_MIN_GROUP = 30
 # Fewest held-out rows a gate judges on right after a detected change.
 _MIN_HOLDOUT = 100
 _REFERENCE_FILE = "reference.parquet"
@@ -689,7 +687,7 @@ class FeedbackLoop:
                 current_proba = np.asarray(champion.predict_proba(self._model_input(current)))
                 cur_scores = current_proba[:, -1]
                 status.prediction_drift_p = float(ks_2samp(ref_scores, cur_scores).pvalue)
-                if status.prediction_drift_p < 0.01:
+                if status.prediction_drift_p < self.policy.alert_drift_p:
                     status.raise_alert("prediction_drift", f"prediction drift: KS p = {status.prediction_drift_p:.2g}")
             else:
                 current_proba = None
@@ -720,11 +718,11 @@ class FeedbackLoop:
                         }
                 for column in self.sensitive:
                     if column in frame:
-                        status.fairness_gaps[column] = _fairness_gaps(frame, column)
+                        status.fairness_gaps[column] = _fairness_gaps(frame, column, self._min_group())
         if status.metric is not None and status.baseline_metric is not None:
             drop = status.baseline_metric - status.metric
             drop = drop if status.higher_is_better else -drop
-            if drop > 0.02:
+            if drop > self.policy.alert_drop:
                 status.raise_alert(
                     "performance_drop",
                     f"{status.metric_name} {status.metric:.4f} is {drop:.4f} worse than the baseline {status.baseline_metric:.4f}",
@@ -1052,6 +1050,13 @@ class FeedbackLoop:
             self._candidates.pop(challenger, None)
         return gate
 
+    def _min_group(self) -> int:
+        """Smallest group with a fairness gap: the gate's ``min_slice_size``, so the monitor
+        and the gate judge the same groups."""
+        from ._groups import MIN_GROUP_SIZE
+
+        return int(self.policy.gate.get("min_slice_size", MIN_GROUP_SIZE))
+
     def _gate_options(self) -> dict:
         """The policy's gate settings over defaults that fit the task (a paired test per task)."""
         regression = self._state.get("metric_name") in REGRESSION_METRICS
@@ -1301,17 +1306,19 @@ def _slice_groups(values: pd.Series) -> np.ndarray:
     return group_labels(values.to_numpy())
 
 
-def _fairness_gaps(frame: pd.DataFrame, column: str) -> dict:
-    """The gate's fairness gaps of the champion's served predictions (binary labels)."""
+def _fairness_gaps(frame: pd.DataFrame, column: str, min_size: int) -> dict:
+    """The gate's fairness gaps of the champion's served predictions (binary labels), with
+    the gate's positive class and smallest group."""
     from ._groups import fairness_gaps
+    from ._scoring import positive_class
 
     labels, predictions = frame["label"].to_numpy(), frame["prediction"].to_numpy()
-    classes = sorted(pd.unique(labels).tolist(), key=str)
+    classes = pd.unique(labels).tolist()
     if not classes:
         return {}
-    positive = np.asarray([classes[-1]] * len(frame), dtype=object)
+    positive = np.asarray([positive_class(classes)] * len(frame), dtype=object)
     return fairness_gaps(_slice_groups(frame[column]), labels_equal(labels, positive),
-                         labels_equal(predictions, positive), _MONITOR_MIN_GROUP)
+                         labels_equal(predictions, positive), min_size)
 
 
 def _as_cursor(value: Any) -> Optional[tuple[int, str]]:

@@ -458,6 +458,14 @@ class Policy:
     shadow : bool
         Run a passing challenger in shadow mode first and promote it only after it passes the
         gate again on labels that arrive while it shadows.
+    alert_drift_p : float
+        ``check()`` raises the ``prediction_drift`` alert when the KS test of the champion's
+        scores (reference vs current rows) gives a p-value below this (0 turns it off).
+    alert_drop : float
+        ``check()`` raises the ``performance_drop`` alert when the champion's labelled metric
+        is worse than its baseline by more than this (in the metric's better direction). An
+        alert only reports (``inf`` turns it off); retraining is the triggers' decision
+        (:class:`PerformanceTrigger`).
 
     Examples
     --------
@@ -476,8 +484,15 @@ class Policy:
     gate: dict = field(default_factory=dict)
     stale_alpha: Optional[float] = None
     shadow: bool = False
+    alert_drift_p: float = 0.01
+    alert_drop: float = 0.02
 
     def __post_init__(self) -> None:
+        for name, low, high in (("alert_drift_p", 0.0, 1.0), ("alert_drop", 0.0, float("inf"))):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                    or not low <= float(value) <= high:
+                raise ValueError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")
         if self.validation_rows is not None and (
             isinstance(self.validation_rows, bool) or not isinstance(self.validation_rows, (int, np.integer))
             or self.validation_rows < 1

@@ -29,6 +29,10 @@ A model update is promoted only when every rule holds on the same holdout, score
 So the default gate promotes only a significantly better challenger; pass
 ``require_significance=False`` (and possibly a negative ``min_gain``) for a non-inferiority
 gate, as a regression loop refreshing on a stationary stream may want.
+
+Each rule is a small function in :mod:`loopwise.loop._gate_rules` returning one record
+(``rule``, ``passed``, ``value``, ``threshold``, ``detail``); ``validate`` scores both models
+once and assembles the records.
 """
 
 from __future__ import annotations
@@ -41,16 +45,34 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 
-from ._groups import fairness_gaps as _gaps
+from ._gate_rules import (
+    churn_rule,
+    fairness_rules,
+    gain_rule,
+    min_samples_rule,
+    not_worse_rule,
+    significance_rule,
+    slice_gain,
+    slice_rule,
+)
+from ._groups import MIN_GROUP_SIZE
 from ._groups import group_labels as _group_labels
-from ._scoring import is_classifier, labels_equal
+from ._scoring import (
+    default_metric_for,
+    higher_is_better,
+    is_classification,
+    labels_equal,
+    labels_in,
+    metric_from_mean_loss,
+    positive_class,
+    row_losses,
+)
 from .audit import jsonable
 
 __all__ = ["validate", "ValidationResult", "fairness_rules", "mcnemar_test", "delong_test", "METRICS", "TESTS"]
 
-#: Metrics the gate knows; True when higher is better.
-METRICS = {"accuracy": True, "precision": True, "recall": True, "f1": True, "auc": True,
-           "log_loss": False, "rmse": False, "mae": False}
+#: Metrics the gate knows; True when higher is better (the direction is :mod:`._scoring`'s).
+METRICS = {m: higher_is_better(m) for m in ("accuracy", "precision", "recall", "f1", "auc", "log_loss", "rmse", "mae")}
 TESTS = ("mcnemar", "delong", "bootstrap", "paired_t")
 _PER_ROW = ("accuracy", "log_loss", "rmse", "mae")
 _LABEL_METRICS = ("accuracy", "precision", "recall", "f1")
@@ -181,7 +203,6 @@ def delong_test(y_true: Any, score_a: Any, score_b: Any) -> dict:
 
 
 # ---------------------------------------------------------------------------- scoring
-_equal = labels_equal  # one rule for label equality across the loop
 
 
 @dataclass
@@ -205,13 +226,9 @@ def _classes_of(model: Any, y: np.ndarray, width: int) -> np.ndarray:
                      "give the model a classes_ attribute")
 
 
-def _positive(classes: np.ndarray) -> Any:
-    return sorted(classes.tolist(), key=lambda c: (str(type(c)), c))[-1]
-
-
 def _proba_column(scored: _Scored, label: Any) -> np.ndarray:
     assert scored.proba is not None and scored.classes is not None
-    matches = np.flatnonzero(_equal(scored.classes, np.asarray([label] * len(scored.classes))))
+    matches = np.flatnonzero(labels_equal(scored.classes, np.asarray([label] * len(scored.classes))))
     if not len(matches):
         return np.zeros(len(scored.proba))
     return scored.proba[:, matches[0]]
@@ -219,32 +236,21 @@ def _proba_column(scored: _Scored, label: Any) -> np.ndarray:
 
 def _row_losses(metric: str, y: np.ndarray, scored: _Scored) -> np.ndarray:
     """Per-row values whose mean is the metric (before the sqrt of RMSE); lower is better."""
-    if metric == "accuracy":
-        return (~_equal(y, scored.prediction)).astype(np.float64)
-    if metric in ("rmse", "mae"):
-        error = y.astype(np.float64) - scored.prediction.astype(np.float64)
-        return error**2 if metric == "rmse" else np.abs(error)
+    if metric in ("accuracy", "rmse", "mae"):
+        return row_losses(metric, y, scored.prediction)
     if metric == "log_loss":
         assert scored.proba is not None and scored.classes is not None
         probability = np.zeros(len(y))
         for j, label in enumerate(scored.classes.tolist()):
-            rows = _equal(y, np.asarray([label] * len(y)))
+            rows = labels_equal(y, np.asarray([label] * len(y)))
             probability[rows] = scored.proba[rows, j]
         return -np.log(np.clip(probability, _EPS, 1.0))
     raise ValueError(f"metric {metric!r} is not a mean of per-row losses")
 
 
-def _from_mean(metric: str, mean_loss: Any) -> Any:
-    if metric == "accuracy":
-        return 1.0 - mean_loss
-    if metric == "rmse":
-        return np.sqrt(mean_loss)
-    return mean_loss
-
-
 def _binary_counts(y: np.ndarray, prediction: np.ndarray, positive: Any) -> tuple[float, float, float]:
-    truth = _equal(y, np.asarray([positive] * len(y)))
-    predicted = _equal(prediction, np.asarray([positive] * len(prediction)))
+    truth = labels_equal(y, np.asarray([positive] * len(y)))
+    predicted = labels_equal(prediction, np.asarray([positive] * len(prediction)))
     return float(np.sum(truth & predicted)), float(np.sum(~truth & predicted)), float(np.sum(truth & ~predicted))
 
 
@@ -253,17 +259,17 @@ def _score(metric: str, y: np.ndarray, scored: _Scored, classes: np.ndarray) -> 
     if len(y) == 0:
         return float("nan")
     if metric in _PER_ROW:
-        return float(_from_mean(metric, _row_losses(metric, y, scored).mean()))
+        return float(metric_from_mean_loss(metric, _row_losses(metric, y, scored).mean()))
     if metric == "auc":
-        positive = _positive(classes)
-        truth = _equal(y, np.asarray([positive] * len(y)))
+        positive = positive_class(classes)
+        truth = labels_equal(y, np.asarray([positive] * len(y)))
         if truth.all() or not truth.any():
             return float("nan")
         ranks = _midranks(_proba_column(scored, positive))
         m = truth.sum()
         return float((ranks[truth].sum() - m * (m + 1) / 2.0) / (m * (~truth).sum()))
     # precision / recall / f1: the positive class for a binary task, macro average otherwise.
-    targets = [_positive(classes)] if len(classes) <= 2 else classes.tolist()
+    targets = [positive_class(classes)] if len(classes) <= 2 else classes.tolist()
     values = []
     for positive in targets:
         tp, fp, fn = _binary_counts(y, scored.prediction, positive)
@@ -285,13 +291,6 @@ def _model_classes(model: Any) -> Optional[np.ndarray]:
     return None
 
 
-def _outside(values: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """Mask of ``values`` not in ``allowed``, compared like :func:`_equal` (numbers as numbers)."""
-    if values.dtype.kind in "biuf" and allowed.dtype.kind in "biuf":
-        return ~np.isin(values.astype(np.float64), allowed.astype(np.float64))
-    return ~np.isin(values.astype(str), allowed.astype(str))
-
-
 def _check_labels(name: str, model: Any, prediction: np.ndarray, y: np.ndarray, metric: str) -> None:
     """Refuse predictions that are not class labels when the metric compares labels.
 
@@ -300,9 +299,9 @@ def _check_labels(name: str, model: Any, prediction: np.ndarray, y: np.ndarray, 
     """
     classes = _model_classes(model)
     allowed = np.unique(y.astype(str)) if y.dtype.kind not in "biuf" else np.unique(y)
-    bad = _outside(prediction, allowed)
+    bad = ~labels_in(prediction, allowed)
     if classes is not None and bad.any():
-        bad &= _outside(prediction, classes)
+        bad &= ~labels_in(prediction, classes)
     if not bad.any():
         return
     examples = list(dict.fromkeys(prediction[bad].tolist()))[:5]
@@ -431,9 +430,6 @@ class ValidationResult:
 
 
 # ---------------------------------------------------------------------------- the gate
-_is_classifier = is_classifier
-
-
 def _number(value: Any, name: str, low: float = -math.inf, high: float = math.inf, *,
             low_open: bool = False, high_open: bool = False) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
@@ -457,7 +453,7 @@ def validate(
     require_significance: bool = True,
     slices: Any = None,
     max_slice_drop: float = 0.02,
-    min_slice_size: int = 30,
+    min_slice_size: int = MIN_GROUP_SIZE,
     sensitive: Any = None,
     max_fairness_gap: Optional[float] = None,
     fairness_tolerance: float = 0.02,
@@ -528,6 +524,85 @@ def validate(
     >>> validate(old, new, X[300:], y[300:]).passed
     True
     """
+    checked = _checked_settings(champion, challenger, metric=metric, test=test, alpha=alpha, min_gain=min_gain,
+                                require_significance=require_significance, max_slice_drop=max_slice_drop,
+                                min_slice_size=min_slice_size, max_fairness_gap=max_fairness_gap,
+                                fairness_tolerance=fairness_tolerance, max_churn=max_churn, min_samples=min_samples,
+                                n_bootstrap=n_bootstrap, random_state=random_state)
+    n, labels = _holdout_labels(X, y)
+    classification = is_classification(labels, champion, challenger)
+    settings = _resolve_metric_and_test(checked, classification)
+    metric, test = settings["metric"], settings["test"]
+    slice_columns = _columns(slices, X, n, "slices")
+    sensitive_columns = _columns(sensitive, X, n, "sensitive")
+    if sensitive_columns and not classification:
+        raise ValueError("sensitive groups are checked with classification rates; the models are regressors")
+
+    first = min_samples_rule(n, settings["min_samples"])
+    if not first["passed"]:
+        metrics = {"metric": metric, "test": test, "n": n, "champion": None, "challenger": None}
+        return ValidationResult(False, [first["detail"]], metrics, [first], pd.DataFrame(), pd.DataFrame(), settings)
+    rules: list[dict] = [first]
+
+    champion_scored = _predict("champion", champion, X, n, metric, labels)
+    challenger_scored = _predict("challenger", challenger, X, n, metric, labels)
+    classes = _task_classes(labels, champion_scored, challenger_scored, classification, metric)
+    higher = higher_is_better(metric)
+    value_a = _score(metric, labels, champion_scored, classes)
+    value_b = _score(metric, labels, challenger_scored, classes)
+    if math.isnan(value_a) or math.isnan(value_b):
+        raise ValueError(f"metric={metric!r} is undefined on this holdout (e.g. AUC needs both classes in y)")
+    gain = slice_gain(value_a, value_b, metric)
+    metrics: dict[str, Any] = {"metric": metric, "higher_is_better": higher, "champion": value_a,
+                               "challenger": value_b, "difference": value_b - value_a, "gain": gain,
+                               "test": test, "n": n}
+    p_better, p_worse = _paired_p_values(test, metric, labels, champion_scored, challenger_scored, classes, settings,
+                                         metrics)
+    describe = (f"challenger {metric} {value_b:.4g} vs champion {value_a:.4g} (gain {gain:+.4g}; "
+                f"{_TEST_NAMES[test]} one-sided p = {p_better:.3g})")
+
+    rules.append(gain_rule(gain, settings["min_gain"], describe))
+    if settings["require_significance"]:
+        rules.append(significance_rule(p_better, settings["alpha"], describe))
+    rules.append(not_worse_rule(p_worse, settings["alpha"], describe))
+    metrics["churn"] = _churn(champion_scored, challenger_scored, classification)
+    if max_churn is not None:
+        rules.append(churn_rule(metrics["churn"], settings["max_churn"]))
+    table_rows = [{"scope": "overall", "group": "", "n": n, "champion": value_a, "challenger": value_b, "gain": gain}]
+    for column, values in slice_columns.items():
+        found, rows = _slice_checks(column, values, labels, champion_scored, challenger_scored, classes, settings)
+        rules.extend(found)
+        table_rows.extend(rows)
+    fairness_rows: list[dict] = []
+    if sensitive_columns:
+        positive = positive_class(classes)
+        truth = labels_equal(labels, np.asarray([positive] * n))
+        hits = [labels_equal(s.prediction, np.asarray([positive] * n)) for s in (champion_scored, challenger_scored)]
+        for column, values in sensitive_columns.items():
+            found, rows = fairness_rules(column, _group_labels(values), truth, hits[0], hits[1],
+                                         min_size=settings["min_slice_size"], tolerance=settings["fairness_tolerance"],
+                                         max_gap=settings["max_fairness_gap"])
+            rules.extend(found)
+            fairness_rows.extend(rows)
+
+    passed = all(r["passed"] for r in rules)
+    if passed:
+        reasons = [f"passed: {describe}"] + [r["detail"] for r in rules if r["rule"] == "churn"]
+    else:
+        reasons = [r["detail"] for r in rules if not r["passed"]]
+    return ValidationResult(bool(passed), reasons, metrics, rules, pd.DataFrame(table_rows),
+                            pd.DataFrame(fairness_rows, columns=["column", "gap", "champion", "challenger"]), settings)
+
+
+# ---------------------------------------------------------------------------- the gate's steps
+_TEST_NAMES = {"mcnemar": "McNemar", "delong": "DeLong", "bootstrap": "paired bootstrap", "paired_t": "paired t"}
+
+
+def _checked_settings(champion: Any, challenger: Any, *, metric: Any, test: Any, alpha: Any, min_gain: Any,
+                      require_significance: Any, max_slice_drop: Any, min_slice_size: Any, max_fairness_gap: Any,
+                      fairness_tolerance: Any, max_churn: Any, min_samples: Any, n_bootstrap: Any,
+                      random_state: Any) -> dict:
+    """The gate's parameters, checked once at the boundary (metric and test maybe still "auto")."""
     for name, model in (("champion", champion), ("challenger", challenger)):
         if not callable(getattr(model, "predict", None)):
             raise TypeError(f"{name} must have a predict method, got {type(model).__name__}")
@@ -553,7 +628,15 @@ def validate(
             raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
     if isinstance(random_state, bool) or not isinstance(random_state, (int, np.integer)):
         raise TypeError(f"random_state must be an int, got {type(random_state).__name__}")
+    return {"metric": metric, "test": test, "alpha": alpha, "min_gain": min_gain,
+            "require_significance": bool(require_significance), "max_slice_drop": max_slice_drop,
+            "min_slice_size": int(min_slice_size), "max_fairness_gap": max_fairness_gap,
+            "fairness_tolerance": fairness_tolerance, "max_churn": max_churn, "min_samples": int(min_samples),
+            "n_bootstrap": int(n_bootstrap), "random_state": int(random_state)}
 
+
+def _holdout_labels(X: Any, y: Any) -> tuple[int, np.ndarray]:
+    """The holdout's size and its labels (object columns of numbers become numbers)."""
     if isinstance(X, (str, bytes)) or X is None or np.isscalar(X):
         raise TypeError(f"X must be a DataFrame or a 2-D array, got {type(X).__name__}")
     n = len(X)
@@ -571,10 +654,14 @@ def validate(
             labels = numeric.to_numpy()
     elif labels.dtype.kind == "f" and np.isnan(labels).any():
         raise ValueError("y has missing labels (NaN)")
+    return n, labels
 
-    classification = _is_classifier(champion) or _is_classifier(challenger) or labels.dtype.kind in "OUSb"
+
+def _resolve_metric_and_test(settings: dict, classification: bool) -> dict:
+    """``settings`` with "auto" metric and test replaced by the task's, refusing bad pairs."""
+    metric, test = settings["metric"], settings["test"]
     if metric == "auto":
-        metric = "accuracy" if classification else "rmse"
+        metric = default_metric_for(classification)
     if metric in _CLASSIFICATION and not classification and metric != "accuracy":
         raise ValueError(f"metric={metric!r} needs classifiers with predict_proba and classes_")
     if test == "auto":
@@ -585,90 +672,65 @@ def validate(
         raise ValueError(f"test='delong' compares ROC AUCs: use it with metric='auc', not {metric!r}")
     if test == "paired_t" and metric not in _PER_ROW:
         raise ValueError(f"test='paired_t' needs a per-row metric {list(_PER_ROW)}, not {metric!r}")
+    return {**settings, "metric": metric, "test": test}
 
-    settings = {"metric": metric, "test": test, "alpha": alpha, "min_gain": min_gain,
-                "require_significance": bool(require_significance), "max_slice_drop": max_slice_drop,
-                "min_slice_size": int(min_slice_size), "max_fairness_gap": max_fairness_gap,
-                "fairness_tolerance": fairness_tolerance, "max_churn": max_churn, "min_samples": int(min_samples),
-                "n_bootstrap": int(n_bootstrap), "random_state": int(random_state)}
-    slice_columns = _columns(slices, X, n, "slices")
-    sensitive_columns = _columns(sensitive, X, n, "sensitive")
-    if sensitive_columns and not classification:
-        raise ValueError("sensitive groups are checked with classification rates; the models are regressors")
 
-    rules: list[dict] = []
-
-    def rule(name: str, passed: bool, value: Any, threshold: Any, detail: str) -> None:
-        rules.append({"rule": name, "passed": bool(passed), "value": value, "threshold": threshold, "detail": detail})
-
-    if n < min_samples:
-        rule("min_samples", False, n, min_samples, f"only {n} holdout rows; the gate needs at least {min_samples}")
-        metrics = {"metric": metric, "test": test, "n": n, "champion": None, "challenger": None}
-        return ValidationResult(False, [rules[0]["detail"]], metrics, rules, pd.DataFrame(), pd.DataFrame(), settings)
-    rule("min_samples", True, n, min_samples, f"{n} holdout rows")
-
-    needs_proba = metric in ("auc", "log_loss")
-    scored = []
-    for name, model in (("champion", champion), ("challenger", challenger)):
-        prediction = np.asarray(model.predict(X))
-        if prediction.ndim == 2 and prediction.shape[1] == 1:
-            prediction = prediction[:, 0]
-        if prediction.shape != (n,):
-            raise ValueError(f"{name}.predict returned shape {prediction.shape}; expected ({n},)")
-        proba = classes = None
-        if needs_proba:
-            if not callable(getattr(model, "predict_proba", None)):
-                raise TypeError(f"metric={metric!r} needs {name}.predict_proba")
-            proba = np.asarray(model.predict_proba(X), dtype=np.float64)
-            if proba.ndim != 2 or proba.shape[0] != n:
-                raise ValueError(f"{name}.predict_proba returned shape {proba.shape}; expected ({n}, n_classes)")
-            classes = _classes_of(model, labels, proba.shape[1])
-        scored.append(_Scored(prediction, proba, classes))
-    champion_scored, challenger_scored = scored
+def _predict(name: str, model: Any, X: Any, n: int, metric: str, labels: np.ndarray) -> _Scored:
+    """One model's predictions on the holdout (and probabilities when the metric needs them)."""
+    prediction = np.asarray(model.predict(X))
+    if prediction.ndim == 2 and prediction.shape[1] == 1:
+        prediction = prediction[:, 0]
+    if prediction.shape != (n,):
+        raise ValueError(f"{name}.predict returned shape {prediction.shape}; expected ({n},)")
+    proba = classes = None
+    if metric in ("auc", "log_loss"):
+        if not callable(getattr(model, "predict_proba", None)):
+            raise TypeError(f"metric={metric!r} needs {name}.predict_proba")
+        proba = np.asarray(model.predict_proba(X), dtype=np.float64)
+        if proba.ndim != 2 or proba.shape[0] != n:
+            raise ValueError(f"{name}.predict_proba returned shape {proba.shape}; expected ({n}, n_classes)")
+        classes = _classes_of(model, labels, proba.shape[1])
     if metric in _LABEL_METRICS:
-        for name, model, one in (("champion", champion, champion_scored), ("challenger", challenger, challenger_scored)):
-            _check_labels(name, model, one.prediction, labels, metric)
-    if classification:
-        pool = [labels, champion_scored.prediction, challenger_scored.prediction]
-        if champion_scored.classes is not None:
-            pool.append(champion_scored.classes)
-        kinds = {p.dtype.kind in "biuf" for p in pool}
-        joined = np.concatenate([p.astype(str) if len(kinds) > 1 else p for p in pool])
-        classes = np.unique(joined)
-    else:
-        classes = np.zeros(0)
+        _check_labels(name, model, prediction, labels, metric)
+    return _Scored(prediction, proba, classes)
+
+
+def _task_classes(labels: np.ndarray, a: _Scored, b: _Scored, classification: bool, metric: str) -> np.ndarray:
+    """Every class seen in y, either model's predictions or the champion's classes (none for regression)."""
+    if not classification:
+        return np.zeros(0)
+    pool = [labels, a.prediction, b.prediction]
+    if a.classes is not None:
+        pool.append(a.classes)
+    kinds = {p.dtype.kind in "biuf" for p in pool}
+    joined = np.concatenate([p.astype(str) if len(kinds) > 1 else p for p in pool])
+    classes = np.unique(joined)
     if metric == "auc" and len(classes) > 2:
         raise ValueError(f"metric='auc' needs a binary task; y and the predictions hold {len(classes)} classes")
+    return classes
 
-    higher = METRICS[metric]
-    sign = 1.0 if higher else -1.0
-    value_a = _score(metric, labels, champion_scored, classes)
-    value_b = _score(metric, labels, challenger_scored, classes)
-    if math.isnan(value_a) or math.isnan(value_b):
-        raise ValueError(f"metric={metric!r} is undefined on this holdout (e.g. AUC needs both classes in y)")
-    gain = sign * (value_b - value_a)
-    metrics: dict[str, Any] = {"metric": metric, "higher_is_better": higher, "champion": value_a,
-                               "challenger": value_b, "difference": value_b - value_a, "gain": gain,
-                               "test": test, "n": n}
 
-    # ----- the paired test
+def _paired_p_values(test: str, metric: str, labels: np.ndarray, a: _Scored, b: _Scored, classes: np.ndarray,
+                     settings: dict, metrics: dict) -> tuple[float, float]:
+    """One-sided p-values (challenger better, challenger worse) of the paired test; the
+    test's own numbers go into ``metrics``."""
+    n = len(labels)
     if test == "mcnemar":
-        right_a = _equal(labels, champion_scored.prediction)
-        right_b = _equal(labels, challenger_scored.prediction)
-        b, c = int(np.sum(right_a & ~right_b)), int(np.sum(~right_a & right_b))
-        result = mcnemar_test(b, c, exact=True)
-        metrics.update(b=b, c=c, p_value_two_sided=result["p_value"])
+        right_a, right_b = labels_equal(labels, a.prediction), labels_equal(labels, b.prediction)
+        discordant_b, discordant_c = int(np.sum(right_a & ~right_b)), int(np.sum(~right_a & right_b))
+        result = mcnemar_test(discordant_b, discordant_c, exact=True)
+        metrics.update(b=discordant_b, c=discordant_c, p_value_two_sided=result["p_value"])
         p_better, p_worse = result["p_better"], result["p_worse"]
     elif test == "delong":
-        positive = _positive(classes)
-        truth = _equal(labels, np.asarray([positive] * n))
-        result = delong_test(truth, _proba_column(champion_scored, positive), _proba_column(challenger_scored, positive))
+        positive = positive_class(classes)
+        truth = labels_equal(labels, np.asarray([positive] * n))
+        result = delong_test(truth, _proba_column(a, positive), _proba_column(b, positive))
         metrics.update(z=result["z"], p_value_two_sided=result["p_value"])
         p_better, p_worse = result["p_better"], result["p_worse"]
     elif test == "paired_t":
         from scipy import stats
 
-        difference = _row_losses(metric, labels, champion_scored) - _row_losses(metric, labels, challenger_scored)
+        difference = _row_losses(metric, labels, a) - _row_losses(metric, labels, b)
         if np.all(difference == difference[0]):
             # No spread: the t statistic is undefined; the sign of the constant decides.
             p_better = 0.0 if difference[0] > 0 else 1.0
@@ -677,115 +739,47 @@ def validate(
             p_better = float(stats.ttest_1samp(difference, 0.0, alternative="greater").pvalue)
             p_worse = float(stats.ttest_1samp(difference, 0.0, alternative="less").pvalue)
     else:
-        gains = _bootstrap_gains(metric, labels, champion_scored, challenger_scored, classes, sign,
-                                 int(n_bootstrap), int(random_state))
+        sign = 1.0 if higher_is_better(metric) else -1.0
+        gains = _bootstrap_gains(metric, labels, a, b, classes, sign, settings["n_bootstrap"],
+                                 settings["random_state"])
         gains = gains[~np.isnan(gains)]
         if len(gains) == 0:
             raise ValueError(f"metric={metric!r} was undefined on every bootstrap resample")
         p_better = float((1 + np.sum(gains <= 0)) / (len(gains) + 1))
         p_worse = float((1 + np.sum(gains >= 0)) / (len(gains) + 1))
+        alpha = settings["alpha"]
         metrics.update(ci_low=float(np.quantile(gains, alpha / 2)), ci_high=float(np.quantile(gains, 1 - alpha / 2)))
     metrics.update(p_value=float(p_better), p_value_worse=float(p_worse))
-    test_name = {"mcnemar": "McNemar", "delong": "DeLong", "bootstrap": "paired bootstrap", "paired_t": "paired t"}[test]
-    describe = (f"challenger {metric} {value_b:.4g} vs champion {value_a:.4g} (gain {gain:+.4g}; "
-                f"{test_name} one-sided p = {p_better:.3g})")
+    return float(p_better), float(p_worse)
 
-    # ----- overall rules
-    rule("gain", gain >= min_gain, gain, min_gain,
-         describe if gain >= min_gain else f"gain too small: {describe}; min_gain is {min_gain:g}")
-    if require_significance:
-        rule("significance", p_better < alpha, p_better, alpha,
-             f"significantly better at alpha {alpha:g}: {describe}" if p_better < alpha
-             else f"no significant improvement at alpha {alpha:g}: {describe}")
-    rule("not_worse", p_worse >= alpha, p_worse, alpha,
-         "not significantly worse" if p_worse >= alpha
-         else f"challenger is significantly worse (one-sided p = {p_worse:.3g} < {alpha:g}): {describe}")
 
-    # ----- churn
+def _churn(a: _Scored, b: _Scored, classification: bool) -> float:
+    """Share of rows whose prediction changes (labels compared as labels, numbers as numbers)."""
     if classification:
-        changed = ~_equal(champion_scored.prediction, challenger_scored.prediction)
+        changed = ~labels_equal(a.prediction, b.prediction)
     else:
-        changed = champion_scored.prediction.astype(np.float64) != challenger_scored.prediction.astype(np.float64)
-    churn = float(np.mean(changed))
-    metrics["churn"] = churn
-    if max_churn is not None:
-        rule("churn", churn <= max_churn, churn, max_churn,
-             f"prediction churn {churn:.1%} {'<=' if churn <= max_churn else 'exceeds the limit'} {max_churn:.1%}")
-
-    # ----- slices
-    table_rows = [{"scope": "overall", "group": "", "n": n, "champion": value_a, "challenger": value_b, "gain": gain}]
-    for column, values in slice_columns.items():
-        groups = _group_labels(values)
-        for group in sorted(set(groups.tolist())):
-            rows = groups == group
-            size = int(rows.sum())
-            a = _score(metric, labels[rows], _subset(champion_scored, rows), classes)
-            b_ = _score(metric, labels[rows], _subset(challenger_scored, rows), classes)
-            slice_gain = sign * (b_ - a) if not (math.isnan(a) or math.isnan(b_)) else float("nan")
-            table_rows.append({"scope": column, "group": group, "n": size, "champion": a, "challenger": b_,
-                               "gain": slice_gain})
-            if size < min_slice_size or math.isnan(slice_gain):
-                continue
-            ok = -slice_gain <= max_slice_drop + 1e-12
-            rule(f"slice:{column}={group}", ok, slice_gain, -max_slice_drop,
-                 f"slice {column}={group} ({size} rows): {metric} {b_:.4g} vs champion {a:.4g}"
-                 + ("" if ok else f", a drop of {-slice_gain:.4g} > max_slice_drop {max_slice_drop:g}"))
-
-    # ----- fairness
-    fairness_rows = []
-    if sensitive_columns:
-        positive = _positive(classes)
-        truth = _equal(labels, np.asarray([positive] * n))
-        hits = [_equal(s.prediction, np.asarray([positive] * n)) for s in (champion_scored, challenger_scored)]
-        for column, values in sensitive_columns.items():
-            found, rows_ = fairness_rules(column, _group_labels(values), truth, hits[0], hits[1],
-                                          min_size=int(min_slice_size), tolerance=fairness_tolerance,
-                                          max_gap=max_fairness_gap)
-            rules.extend(found)
-            fairness_rows.extend(rows_)
-
-    passed = all(r["passed"] for r in rules)
-    if passed:
-        reasons = [f"passed: {describe}"] + [r["detail"] for r in rules if r["rule"] == "churn"]
-    else:
-        reasons = [r["detail"] for r in rules if not r["passed"]]
-    return ValidationResult(bool(passed), reasons, metrics, rules, pd.DataFrame(table_rows),
-                            pd.DataFrame(fairness_rows, columns=["column", "gap", "champion", "challenger"]), settings)
+        changed = a.prediction.astype(np.float64) != b.prediction.astype(np.float64)
+    return float(np.mean(changed))
 
 
-def fairness_rules(column: str, groups: np.ndarray, truth: np.ndarray, champion_hit: np.ndarray,
-                   challenger_hit: np.ndarray, *, min_size: int, tolerance: float,
-                   max_gap: Optional[float]) -> tuple[list, list]:
-    """The rule "the challenger does not widen a fairness gap over ``column``", per gap.
-
-    A gap (demographic parity, TPR, FPR; :func:`loopwise.loop._groups.fairness_gaps`) passes
-    when the challenger's is at most the champion's plus ``tolerance``, or within ``max_gap``.
-    ``truth``/``*_hit`` say per row "the label is positive" and "the model predicted positive".
-    Returns the rule records and the rows of the gate's fairness table.
-
-    Examples
-    --------
-    >>> groups = np.array(["a"] * 4 + ["b"] * 4)
-    >>> truth = np.array([1, 1, 0, 0] * 2, dtype=bool)
-    >>> fair, unfair = truth.copy(), np.array([1, 1, 1, 1, 0, 0, 0, 0], dtype=bool)
-    >>> rules, _ = fairness_rules("g", groups, truth, fair, unfair, min_size=1, tolerance=0.0, max_gap=None)
-    >>> [(r["rule"], r["passed"]) for r in rules]
-    [('fairness:g:demographic_parity', False), ('fairness:g:tpr', False), ('fairness:g:fpr', False)]
-    """
-    gaps = [_gaps(groups, truth, hit, min_size) for hit in (champion_hit, challenger_hit)]
-    rules, rows = [], []
-    for gap in ("demographic_parity", "tpr", "fpr"):
-        a, b = gaps[0].get(gap), gaps[1].get(gap)
-        if a is None or b is None:
-            continue
-        rows.append({"column": column, "gap": gap, "champion": a, "challenger": b})
-        ok = b <= a + tolerance + 1e-12 or (max_gap is not None and b <= max_gap)
-        bound = "" if max_gap is None else f" and the bound {max_gap:g}"
-        rules.append({"rule": f"fairness:{column}:{gap}", "passed": bool(ok), "value": b, "threshold": a + tolerance,
-                      "detail": f"{gap} gap over {column}: challenger {b:.3f} vs champion {a:.3f}"
-                      + ("" if ok else f", worse than the champion's plus {tolerance:g}{bound}")})
-    return rules, rows
-
+def _slice_checks(column: str, values: np.ndarray, labels: np.ndarray, a: _Scored, b: _Scored, classes: np.ndarray,
+                  settings: dict) -> tuple[list, list]:
+    """The slice rules over one column's groups, and the rows of the gate's metrics table."""
+    metric = settings["metric"]
+    groups = _group_labels(values)
+    rules, table_rows = [], []
+    for group in sorted(set(groups.tolist())):
+        rows = groups == group
+        size = int(rows.sum())
+        value_a = _score(metric, labels[rows], _subset(a, rows), classes)
+        value_b = _score(metric, labels[rows], _subset(b, rows), classes)
+        table_rows.append({"scope": column, "group": group, "n": size, "champion": value_a, "challenger": value_b,
+                           "gain": slice_gain(value_a, value_b, metric)})
+        found = slice_rule(column, group, size, value_a, value_b, metric=metric,
+                           min_size=settings["min_slice_size"], max_drop=settings["max_slice_drop"])
+        if found is not None:
+            rules.append(found)
+    return rules, table_rows
 
 def _subset(scored: _Scored, rows: np.ndarray) -> _Scored:
     return _Scored(scored.prediction[rows], None if scored.proba is None else scored.proba[rows], scored.classes)
@@ -803,8 +797,8 @@ def _bootstrap_gains(metric: str, y: np.ndarray, a: _Scored, b: _Scored, classes
         for start in range(0, n_bootstrap, block):
             stop = min(n_bootstrap, start + block)
             index = rng.integers(0, n, size=(stop - start, n))
-            value_a = _from_mean(metric, losses_a[index].mean(axis=1))
-            value_b = _from_mean(metric, losses_b[index].mean(axis=1))
+            value_a = metric_from_mean_loss(metric, losses_a[index].mean(axis=1))
+            value_b = metric_from_mean_loss(metric, losses_b[index].mean(axis=1))
             gains[start:stop] = sign * (value_b - value_a)
         return gains
     for k in range(n_bootstrap):
