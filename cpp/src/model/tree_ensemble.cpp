@@ -58,7 +58,7 @@ void TreeEnsemble::validate_and_pack() {
   const TreeEnsembleData& d = data_;
   if (d.n_features < 1) fail("n_features must be at least 1");
   if (d.n_outputs < 1) fail("n_outputs must be at least 1");
-  if (d.tree_offsets.size() < 2) fail("the ensemble has no trees");
+  if (d.tree_offsets.size() < 2) fail("the ensemble has no trees (tree_offsets needs at least 2 entries)");
   const std::int64_t n_trees = static_cast<std::int64_t>(d.tree_offsets.size()) - 1;
   if (d.tree_offsets[0] != 0) fail("tree_offsets must start at 0");
   for (std::int64_t t = 0; t < n_trees; ++t) {
