@@ -1159,6 +1159,13 @@ class FeedbackLoop:
         from ._scoring import score
 
         metric = None
+        if isinstance(version, str) and not version.isdigit() and self.registry.candidate_version(version) is not None:
+            # Registered before a kill (or by another process): finish the promotion, once.
+            version = self.registry.candidate_version(version)
+            metric = self.registry.info(version)["metrics"].get(self._state.get("metric_name"))
+            self._promote(int(version), reason=reason, metric=metric, once=True)
+            self._save_state()
+            return int(version)
         if isinstance(version, str) and not version.isdigit():
             candidate = version
             frame = self._holdout_frame(candidate)
@@ -1295,8 +1302,9 @@ class FeedbackLoop:
                         "holdout_ids": [str(i) for i in frame["id"]] if len(frame) else []}
         return out
 
-    def _promote(self, version: int, *, reason: str, metric: Optional[float]) -> None:
-        self.registry.promote(version, reason=reason)
+    def _promote(self, version: int, *, reason: str, metric: Optional[float], once: bool = False) -> None:
+        if not (once and self.registry.champion() == version):  # once: not again after a kill
+            self.registry.promote(version, reason=reason)
         self._state.update(
             baseline=metric, trained_at=str(_now()), detector=None, error_cursor=None, shadow=None,
             change_detected=False, labels_at_training=int(self.store.counts().get("labeled", 0)),

@@ -21,6 +21,12 @@ import _step_kill  # noqa: E402
 from _fork_kill import in_child, measured  # noqa: E402
 
 
+def _progress(workdir: str, summary: dict) -> None:
+    """The summary so far, for a run cut short."""
+    with open(os.path.join(workdir, "progress.json"), "w", encoding="utf-8") as handle:
+        json.dump(summary, handle, default=str)
+
+
 def _step(path: str, key: str = "k") -> None:
     from loopwise.loop.feedback_loop import FeedbackLoop
 
@@ -74,6 +80,7 @@ def step_kills(workdir: str, kills: int, seed: int) -> dict:
             summary["different"] += 1
             summary["mismatches"].append({"trial": trial, "found": found})
         shutil.rmtree(os.path.dirname(path))
+        _progress(workdir, summary)
     summary["expected"] = {k: expected[k] for k in ("versions", "champion", "promotions", "steps", "result")}
     return summary
 
@@ -177,6 +184,7 @@ def task_kills(workdir: str, kills: int, seed: int) -> dict:
             summary["different"] += 1
             summary["mismatches"].append({"trial": trial, "found": found})
         shutil.rmtree(os.path.dirname(path))
+        _progress(workdir, summary)
     summary["expected"] = {k: expected[k] for k in ("versions", "champion", "promotions", "tasks", "labeled", "xcom")}
     return summary
 
