@@ -11,8 +11,11 @@ One directory holds everything the loop remembers:
                    replaced atomically after every decision
 
 A kill at any moment leaves these consistent: a model version is written before it is
-promoted, the state file is replaced only after the registry moved, and a step that did not
-finish is simply run again (``step(key=...)`` is idempotent per key).
+promoted, and a step saves its decision (the intent: key, result, the candidate holding the
+new model) in the state before it registers or promotes anything; registering a candidate
+and promoting the champion are idempotent, so the next ``step`` finishes an interrupted one
+without a second version (``step(key=...)`` is idempotent per key, through a kill at any
+point; see ``tests/python/loop/test_step_kills.py``).
 """
 
 from __future__ import annotations
