@@ -62,13 +62,15 @@ def step_kills(workdir: str, kills: int, seed: int) -> dict:
         path = os.path.join(workdir, f"t{trial}", "loop")
         shutil.copytree(template, path)
         while True:  # kill runs at random moments until one completes (a retry is killed 1 time in 3)
-            status = in_child(lambda: _step(path), kill_after=rng.uniform(0, seconds))
-            if status == 0:
+            status = in_child(lambda: _step(path), kill_after=rng.uniform(0, seconds), measure_to=time_file)
+            if status == 0:  # ran to the end: kills now aim within this (the machine's current) run time
+                seconds = measured(time_file)
                 break
             assert status < 0, f"trial {trial}: the step failed with exit status {status}"
             summary["kills"] += 1
             if rng.random() >= 1 / 3:
-                assert in_child(lambda: _step(path)) == 0, f"trial {trial}: the retry failed"
+                assert in_child(lambda: _step(path), measure_to=time_file) == 0, f"trial {trial}: the retry failed"
+                seconds = measured(time_file)
                 break
         found = _outcome(path)
         summary["trials"] += 1
@@ -165,15 +167,20 @@ def task_kills(workdir: str, kills: int, seed: int) -> dict:
         for name in _DAG:  # each task killed 1 time in 2, a retry killed 1 time in 4
             chance = 0.5
             while rng.random() < chance:
-                status = _run_task(path, name, xcom_file, kill_after=rng.uniform(0, seconds[name]))
-                if status == 0:
+                time_file = os.path.join(workdir, f"seconds-{name}")
+                status = _run_task(path, name, xcom_file, kill_after=rng.uniform(0, seconds[name]),
+                                   measure_to=time_file)
+                if status == 0:  # ran to the end: kills now aim within this (current) run time
+                    seconds[name] = measured(time_file)
                     break
                 assert status < 0, f"trial {trial}: task {name} failed with exit status {status}"
                 summary["kills"] += 1
                 summary["kills_per_task"][name] += 1
                 chance = 0.25
             else:
-                assert _run_task(path, name, xcom_file) == 0, f"trial {trial}: the retry of {name} failed"
+                time_file = os.path.join(workdir, f"seconds-{name}")
+                assert _run_task(path, name, xcom_file, measure_to=time_file) == 0, f"trial {trial}: {name} failed"
+                seconds[name] = measured(time_file)
         found = _dag_view(path, xcom_file)
         summary["trials"] += 1
         summary["duplicate_versions"] += max(0, len(found["versions"]) - len(expected["versions"]))
