@@ -1,8 +1,9 @@
 """An Airflow DAG that runs the loopwise feedback loop daily, as shipped.
 
 create_loop -> check -> train -> gate -> release. ``create_loop`` creates the loop the first
-time (champion from ``MODEL_FILE``, reference data from ``REFERENCE_FILE``, the policy below)
-and does nothing on later runs. Equivalent one-time command, instead of that task::
+time (champion from ``MODEL_FILE``, reference data from ``REFERENCE_FILE``, the policy below,
+the feedback store at ``STORE_URL``: SQLite by default, PostgreSQL by one setting) and does
+nothing on later runs. Equivalent one-time command, instead of that task::
 
     loopwise init /data/loopwise/fraud-model --model model.skops \\
         --reference reference.parquet --labels-column label
@@ -36,6 +37,11 @@ MODEL_FILE = os.environ.get("LOOPWISE_MODEL_FILE", "/data/loopwise/model.skops")
 REFERENCE_FILE = os.environ.get("LOOPWISE_REFERENCE_FILE", "/data/loopwise/reference.parquet")
 LABELS_COLUMN = os.environ.get("LOOPWISE_LABELS_COLUMN", "label")
 TRUSTED = False  # skops files of scikit-learn models need no trust; pickles would
+# The one setting that moves the feedback store (served predictions, labels) from SQLite in
+# the loop directory (None) to a PostgreSQL server ("postgresql://user@host:5432/db"), so
+# serving replicas on other machines log into the loop this DAG steps. Saved with the loop
+# when it is created: the other tasks find it in loop.json.
+STORE_URL = os.environ.get("LOOPWISE_STORE_URL") or None
 
 # Saved with the loop when it is created; later runs use the saved copy.
 POLICY = Policy(
@@ -59,7 +65,7 @@ def create_loop(loop_path: str = LOOP_PATH) -> dict:
     labels = reference.pop(LABELS_COLUMN).to_numpy() if LABELS_COLUMN in reference else None
     model = load_model_file(MODEL_FILE, trusted=TRUSTED)
     loop = FeedbackLoop(loop_path, model=model, reference=reference, reference_labels=labels, policy=POLICY,
-                        trusted=TRUSTED)
+                        trusted=TRUSTED, store=STORE_URL)
     loop.close()
     return {"created": True, "loop": loop_path}
 

@@ -67,6 +67,16 @@ def _remember(loop: Any, task: str, key: Optional[str], result: dict) -> dict:
     return result
 
 
+def _recorded_validation(loop: Any, challenger: str) -> Optional[dict]:
+    """The gate's decision on ``challenger`` from the audit log, when it was already taken."""
+    entries = loop.audit.entries(kind="validation")
+    for _, entry in entries.iloc[::-1].iterrows():
+        if (entry["details"] or {}).get("candidate") == challenger:
+            return {"skip": False, "challenger": challenger, "passed": bool(entry["passed"]),
+                    "reasons": list(entry["reasons"])}
+    return None
+
+
 def check_drift(
     loop_path: Optional[PathLike] = None,
     *,
@@ -151,6 +161,9 @@ def validate(loop_path: PathLike, challenger: Optional[str], *, key: Optional[st
         done = _remembered(loop, "validate", key)
         if done is not None:
             return done
+        recorded = _recorded_validation(loop, str(challenger))
+        if recorded is not None:  # decided before a kill: the candidate may be gone already
+            return _remember(loop, "validate", key, recorded)
         gate = loop.validate_challenger(str(challenger))
         return _remember(loop, "validate", key, {"skip": False, "challenger": str(challenger),
                                                  "passed": bool(gate.passed), "reasons": list(gate.reasons)})

@@ -11,8 +11,11 @@ One directory holds everything the loop remembers:
                    replaced atomically after every decision
 
 A kill at any moment leaves these consistent: a model version is written before it is
-promoted, the state file is replaced only after the registry moved, and a step that did not
-finish is simply run again (``step(key=...)`` is idempotent per key).
+promoted, and a step saves its decision (the intent: key, result, the candidate holding the
+new model) in the state before it registers or promotes anything; registering a candidate
+and promoting the champion are idempotent, so the next ``step`` finishes an interrupted one
+without a second version (``step(key=...)`` is idempotent per key, through a kill at any
+point; see ``tests/python/loop/test_step_kills.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .._atomic import write_atomic, write_json_atomic
+from .._faults import crash_point
 from ._frames import InputSchema
 from ._scoring import REGRESSION_METRICS, higher_is_better, is_classifier, labels_equal
 from .policy import AdaptiveWindow, Policy, SlidingWindow, TimeDecay, time_split
@@ -820,6 +824,13 @@ class FeedbackLoop:
         """
         if key is not None and key in self._state["steps"]:
             return {**self._state["steps"][key], "repeated": True}
+        pending = self._state.get("pending_step")
+        if pending is not None:
+            # A step killed after it decided: finish that decision before anything else, so a
+            # retry (or the next step) never trains and registers a second challenger for it.
+            finished = self._finish_pending()
+            if pending.get("key") == key:
+                return finished
         self._reads = {}
         try:
             result = self._step(key)
@@ -848,10 +859,85 @@ class FeedbackLoop:
                 self.audit.record("trigger", model_version=status.champion_version, reasons=reasons,
                                   inputs={"status": status.to_dict()})
                 result.update(self._retrain(reasons, status.rows_since_change))
+        plan = result.pop("_plan", None)
+        if plan is not None:
+            card = plan.pop("_card", None)  # writes the card from this run's frames (not saved)
+            return self._write_intent(key, result, plan, card)
         if key is not None:
             self._state["steps"][key] = result
         self._save_state()
         return json.loads(json.dumps(result, default=str))
+
+    # ------------------------------------------------------------------ intent, act, record
+    def _write_intent(self, key: Optional[str], result: dict, plan: dict, card: Any = None) -> dict:
+        """Save the step's decision before acting on it, then act and record.
+
+        Registering a version, promoting it and recording the step touch the registry and the
+        state file, which no one transaction spans. So the decision goes first into the state
+        (``pending_step``: the key, the result, the candidate holding the model); the actions
+        that follow are each idempotent — a candidate registers as one version however often
+        it is registered, a promotion of the champion is skipped — and the record clears the
+        intent. A kill anywhere leaves either no intent (the step runs again from the start;
+        at most an unregistered candidate is left, which ``clean_candidates`` removes) or an
+        intent that the next :meth:`step` finishes.
+        """
+        self._state["pending_step"] = {"key": key, "result": json.loads(json.dumps(result, default=str)), **plan}
+        self._save_state()
+        crash_point("step:after_intent")
+        return self._finish_pending(card)
+
+    def _finish_pending(self, card: Any = None) -> dict:
+        """Carry out the saved intent of a step (see :meth:`_write_intent`); returns its result."""
+        pending = self._state["pending_step"]
+        result = dict(pending["result"])
+        version = pending.get("version")
+        if version is None:
+            version = int(self.registry.register_candidate(pending["candidate"], metrics=pending.get("metrics") or {},
+                                                           reason=pending.get("reason", "")))
+            crash_point("step:after_register")
+            self._record_pending_validation(version, result.get("validation"))
+            if card is not None:
+                card(version)
+            else:
+                self._write_pending_card(version, pending)
+            result["challenger"] = version
+        if pending.get("shadow"):
+            self._state["shadow"] = {"version": version, "since": str(_now())}
+        else:
+            if self.registry.champion() != version:  # promoted before a kill: not twice
+                self.registry.promote(version, reason=pending.get("reason", ""))
+            crash_point("step:after_promote")
+            self._state.update(
+                baseline=pending.get("baseline"), trained_at=str(_now()), detector=None, error_cursor=None,
+                shadow=None, change_detected=False, labels_at_training=int(self.store.counts().get("labeled", 0)),
+            )
+        if pending.get("key") is not None:
+            self._state["steps"][pending["key"]] = result
+        self._state["pending_step"] = None
+        self._save_state()
+        return json.loads(json.dumps(result, default=str))
+
+    def _record_pending_validation(self, version: int, gate: Optional[dict]) -> None:
+        """The passed gate's audit entry for the new version, once."""
+        if not gate:
+            return
+        done = self.audit.entries(kind="validation", model_version=version)
+        if len(done):
+            return
+        self.audit.record("validation", model_version=version, reasons=list(gate.get("reasons", [])),
+                          passed=bool(gate.get("passed", True)), metrics=gate.get("metrics"),
+                          settings=gate.get("settings"), rules=gate.get("rules"))
+
+    def _write_pending_card(self, version: int, pending: dict) -> None:
+        """A resumed step's model card, from its held-out rows (the training rows are gone)."""
+        from .cards import card_paths
+
+        if os.path.exists(card_paths(self.registry.path, version)[0]) or not pending.get("holdout_ids"):
+            return
+        frame = self.store.labeled_by_id(list(pending["holdout_ids"])).to_frame()
+        if len(frame):
+            self._write_card(version, self.model(version), self._model_input(frame), frame["label"].to_numpy(),
+                             frame=frame, gate=pending["result"].get("validation"))
 
     def notify(self, alerts: Sequence[Any], *, model_version: Optional[int] = None) -> list:
         """Deliver alerts through the loop's sinks (as :meth:`step` does with its findings).
@@ -1081,6 +1167,13 @@ class FeedbackLoop:
         from ._scoring import score
 
         metric = None
+        if isinstance(version, str) and not version.isdigit() and self.registry.candidate_version(version) is not None:
+            # Registered before a kill (or by another process): finish the promotion, once.
+            version = self.registry.candidate_version(version)
+            metric = self.registry.info(version)["metrics"].get(self._state.get("metric_name"))
+            self._promote(int(version), reason=reason, metric=metric, once=True)
+            self._save_state()
+            return int(version)
         if isinstance(version, str) and not version.isdigit():
             candidate = version
             frame = self._holdout_frame(candidate)
@@ -1150,23 +1243,24 @@ class FeedbackLoop:
             weights = np.concatenate([fitted["weights"], frame["weight"].to_numpy(dtype=np.float64)[holdout]])
             model = self.policy.retrain(champion, self._model_input(frame.iloc[rows]), frame["label"].to_numpy()[rows], weights)
             window = self._window_record(frame, {**fitted, "rows": rows})
-        version = self.registry.register(
+        # The model waits as a candidate: registering it later is idempotent (one version per
+        # candidate), which is what lets a killed step finish without a second version.
+        candidate = self.registry.add_candidate(
             model, metrics={gate.metrics["metric"]: gate.metrics["challenger"]}, data_window=window,
             parent=champion_version,
             tags={"reasons": list(reasons), "retrain": getattr(self.policy.retrain, "name", "custom"),
                   "window": fitted["window"], "refit_with_holdout": bool(self.policy.refit_with_holdout)},
         )
-        self.audit.record_validation(gate, model_version=version)
-        self._write_card(version, model, X_hold, y_hold, frame=frame.iloc[holdout], train_frame=frame.iloc[rows],
-                         gate=gate_record, judged=fitted["model"] if model is not fitted["model"] else None)
-        out["challenger"] = int(version)
         out["training_window"] = window
-        if self.policy.shadow:
-            self._state["shadow"] = {"version": version, "since": str(_now())}
-            out["action"] = "shadowing"
-            return out
-        self._promote(version, reason="; ".join(reasons), metric=float(gate.metrics["challenger"]))
-        out["action"] = "promoted"
+        out["action"] = "shadowing" if self.policy.shadow else "promoted"
+        judged = fitted["model"] if model is not fitted["model"] else None
+        out["_plan"] = {
+            "candidate": candidate, "reason": "; ".join(reasons), "shadow": bool(self.policy.shadow),
+            "baseline": float(gate.metrics["challenger"]),
+            "holdout_ids": [str(i) for i in frame["id"].iloc[holdout]],
+            "_card": lambda version: self._write_card(version, model, X_hold, y_hold, frame=frame.iloc[holdout],
+                                                      train_frame=frame.iloc[rows], gate=gate_record, judged=judged),
+        }
         return out
 
     def _write_card(self, version: int, model: Any, X: Any, y: np.ndarray, *, frame: Optional[pd.DataFrame] = None,
@@ -1203,16 +1297,22 @@ class FeedbackLoop:
             out["action"] = "rejected"
             out["reasons_rejected"] = list(gate.reasons)
             return out
-        if self.policy.shadow:
-            self._state["shadow"] = {"version": version, "since": str(_now())}
-            out["action"] = "shadowing"
-            return out
-        out["challenger"] = self.promote(version, reason="; ".join(reasons))
-        out["action"] = "promoted"
+        from ._scoring import score
+
+        candidate = str(version)
+        frame = self._holdout_frame(candidate)
+        metric_name = self._state.get("metric_name")
+        metric = (score(self._candidate(candidate), self._model_input(frame), frame["label"].to_numpy(), metric_name)
+                  if len(frame) else None)
+        out["action"] = "shadowing" if self.policy.shadow else "promoted"
+        out["_plan"] = {"candidate": candidate, "reason": "; ".join(reasons), "shadow": bool(self.policy.shadow),
+                        "metrics": {} if metric is None else {metric_name: metric}, "baseline": metric,
+                        "holdout_ids": [str(i) for i in frame["id"]] if len(frame) else []}
         return out
 
-    def _promote(self, version: int, *, reason: str, metric: Optional[float]) -> None:
-        self.registry.promote(version, reason=reason)
+    def _promote(self, version: int, *, reason: str, metric: Optional[float], once: bool = False) -> None:
+        if not (once and self.registry.champion() == version):  # once: not again after a kill
+            self.registry.promote(version, reason=reason)
         self._state.update(
             baseline=metric, trained_at=str(_now()), detector=None, error_cursor=None, shadow=None,
             change_detected=False, labels_at_training=int(self.store.counts().get("labeled", 0)),
@@ -1238,9 +1338,9 @@ class FeedbackLoop:
         self.audit.record_validation(gate, model_version=version)
         if gate.passed:
             metric = score(challenger, self._model_input(frame), frame["label"].to_numpy(), self._state.get("metric_name"))
-            self._promote(version, reason="passed the gate in shadow mode", metric=metric)
             return {"action": "promoted", "challenger": version, "validation": gate.to_dict(),
-                    "n_shadow_labels": int(len(frame))}
+                    "n_shadow_labels": int(len(frame)),
+                    "_plan": {"version": version, "reason": "passed the gate in shadow mode", "baseline": metric}}
         self._state["shadow"] = None
         return {"action": "rejected", "challenger": version, "reasons_rejected": list(gate.reasons)}
 

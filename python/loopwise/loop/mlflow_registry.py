@@ -402,6 +402,15 @@ class MlflowRegistry:
         self._candidates.remove(candidate_id)
         return version
 
+    def candidate_version(self, candidate_id: str) -> Optional[int]:
+        """The version a candidate was registered as, or None.
+
+        Examples
+        --------
+        >>> # registry.candidate_version(cid)  # -> 3 once registered
+        """
+        return self._registered_candidate(check_candidate_id(candidate_id))
+
     def clean_candidates(self, max_age_seconds: float) -> list[str]:
         """Discard candidates older than ``max_age_seconds`` (audited).
 

@@ -574,6 +574,23 @@ class ModelRegistry:
         self._candidates.remove(candidate_id)
         return version
 
+    def candidate_version(self, candidate_id: str) -> Optional[int]:
+        """The version a candidate was registered as, or None (not registered, or unknown).
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> from sklearn.dummy import DummyRegressor
+        >>> registry = ModelRegistry(tempfile.mkdtemp())
+        >>> cid = registry.add_candidate(DummyRegressor().fit([[0.0]], [2.0]))
+        >>> registry.candidate_version(cid), registry.candidate_version(cid) is None
+        (None, True)
+        >>> registry.candidate_version(registry.register_candidate(cid) and cid)
+        1
+        >>> registry.close()
+        """
+        return self._registered_candidates(check_candidate_id(candidate_id)).get(candidate_id)
+
     def clean_candidates(self, max_age_seconds: float) -> list[str]:
         """Discard candidates older than ``max_age_seconds`` (audited) and crash leftovers.
 
