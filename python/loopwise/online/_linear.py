@@ -42,12 +42,18 @@ def _check_number(value: Any, name: str, *, low: float = 0.0, strict: bool = Fal
     return number
 
 
-def _check_int(value: Any, name: str, low: int) -> int:
+def _check_int(value: Any, name: str, low: int, high: Optional[int] = None) -> int:
     if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
     if int(value) < low:
         raise ValueError(f"{name} must be >= {low}, got {value}")
+    if high is not None and int(value) > high:
+        raise ValueError(f"{name} must be <= {high}, got {value}")
     return int(value)
+
+
+#: More passes than this over one batch is a typo (2**40 would run for days), not a setting.
+MAX_ITER = 100_000
 
 
 class _SGDLinear(BaseEstimator):
@@ -200,7 +206,7 @@ class _SGDLinear(BaseEstimator):
         return weights
 
     def _epoch_orders(self, n: int):
-        max_iter = _check_int(self.max_iter, "max_iter", 1)
+        max_iter = _check_int(self.max_iter, "max_iter", 1, MAX_ITER)
         seed = self.random_state
         if seed is not None and not isinstance(seed, (numbers.Integral, np.integer)):
             raise TypeError("random_state must be an int or None")

@@ -49,7 +49,8 @@ class SGDClassifier(ClassifierMixin, _SGDLinear):
         Per-class weights multiplying the loss. ``"balanced"`` uses ``n / (K * n_c)`` from
         the class counts seen so far, updated with every sample.
     max_iter : int, default 5
-        Passes over the data in :meth:`fit` (``partial_fit`` always makes one pass).
+        Passes over the data in :meth:`fit` (``partial_fit`` always makes one pass), at most
+        100,000.
     shuffle : bool, default True
         Shuffle rows before each pass of :meth:`fit`.
     random_state : int or None, default None

@@ -10,13 +10,14 @@ from hypothesis import strategies as st
 
 from _hostile_values import SWEEP, Hostile, assert_clean, matrices, numbers
 from loopwise.online import RLSRegressor, SGDClassifier, SGDRegressor
+from loopwise.online._linear import MAX_ITER
 
 INF = math.inf
 # name -> (factory, {parameter: documented valid range as numbers() arguments})
 SGD_RANGES = {"eta0": dict(low=0.0, low_open=True), "power_t": dict(low=0.0), "alpha": dict(low=0.0),
               "l1": dict(low=0.0), "beta1": dict(low=0.0, high=1.0, high_open=True),
               "beta2": dict(low=0.0, high=1.0, high_open=True), "prox": dict(low=0.0),
-              "max_iter": dict(low=1, high=10_000, integer=True)}
+              "max_iter": dict(low=1, high=MAX_ITER, integer=True)}
 LEARNERS = {
     "SGDClassifier": (lambda **k: SGDClassifier(random_state=0, **k), SGD_RANGES),
     "SGDRegressor": (lambda **k: SGDRegressor(random_state=0, **k), {**SGD_RANGES, "epsilon": dict(low=0.0)}),
