@@ -133,10 +133,13 @@ def _explanation(model: Any, X: Any, random_state: int) -> dict:
     KernelSHAP with a small budget otherwise."""
     from ..explain import KernelExplainer, TreeExplainer
 
-    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
-    names = [str(c) for c in frame.columns]
+    # The explainers call the model on rows in the user's own form (a frame stays a frame, an
+    # array an array): the model must never see a conversion it was not trained on.
+    frame = X if isinstance(X, pd.DataFrame) else np.asarray(X)
+    names = [str(c) for c in frame.columns] if isinstance(frame, pd.DataFrame) else [str(j) for j in range(frame.shape[1])]
+    rows = (lambda index: frame.iloc[index]) if isinstance(frame, pd.DataFrame) else (lambda index: frame[index])
     try:
-        values = TreeExplainer(model, progress=False)(frame.iloc[:_TREE_ROWS]).mean_abs()
+        values = TreeExplainer(model, progress=False)(rows(slice(0, _TREE_ROWS))).mean_abs()
         method = f"TreeSHAP on {min(len(frame), _TREE_ROWS)} holdout rows"
     except (TypeError, ValueError):  # not a tree ensemble loopwise reads natively
         values = method = None
@@ -150,9 +153,9 @@ def _explanation(model: Any, X: Any, random_state: int) -> dict:
             values = None
     if values is None:
         rng = np.random.default_rng(random_state)
-        background = frame.iloc[np.sort(rng.choice(len(frame), min(len(frame), _KERNEL_BACKGROUND), replace=False))]
-        explained = frame.iloc[:_KERNEL_ROWS]
-        predict = _output_function(model)
+        background = rows(np.sort(rng.choice(len(frame), min(len(frame), _KERNEL_BACKGROUND), replace=False)))
+        explained = rows(slice(0, _KERNEL_ROWS))
+        predict = _output_function(model, None if isinstance(frame, pd.DataFrame) else frame.dtype)
         values = KernelExplainer(predict, background, random_state=random_state, progress=False)(
             explained, nsamples=_KERNEL_SAMPLES).mean_abs()
         method = (f"KernelSHAP on {len(explained)} holdout rows ({len(background)} background rows, "
@@ -166,10 +169,13 @@ def _explanation(model: Any, X: Any, random_state: int) -> dict:
     return {"method": method, "features": [{"feature": names[i], "mean_abs_shap": float(values[i])} for i in order]}
 
 
-def _output_function(model: Any) -> Any:
+def _output_function(model: Any, dtype: Any = None) -> Any:
+    # KernelSHAP hands the model float64 rows; an array model gets them back in its own dtype
+    # (exact: every value is one of the user's, widened and narrowed again).
+    form = (lambda Z: Z) if dtype is None else (lambda Z: np.asarray(Z, dtype=dtype))
     if callable(getattr(model, "predict_proba", None)):
-        return lambda Z: np.asarray(model.predict_proba(Z), dtype=np.float64)[:, -1]
-    return lambda Z: np.asarray(model.predict(Z), dtype=np.float64)
+        return lambda Z: np.asarray(model.predict_proba(form(Z)), dtype=np.float64)[:, -1]
+    return lambda Z: np.asarray(model.predict(form(Z)), dtype=np.float64)
 
 
 def _drift(reference: Any, X_train: Any) -> dict:
