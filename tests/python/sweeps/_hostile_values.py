@@ -3,15 +3,17 @@
 Each generated value carries whether a correct library must refuse it, so a return value for
 such an input counts as a silent bad result. The outcomes come from ``hostile.classify``: a
 clear error (ValueError/TypeError naming the argument) or a clean result pass; an unclear
-error, a NaN in a result, or a result where a refusal was due fail. A crash or a hang ends
-the process: faulthandler dumps the stack (the hang after ``HANG_SECONDS``), so CI fails on
-the case with its traceback instead of waiting out the job.
+error, a NaN in a result, or a result where a refusal was due fail, and so does a call still
+running after ``HANG_SECONDS`` (an alarm interrupts it). A crash, or a hang inside C code
+that the alarm cannot interrupt, ends the process with every thread's stack dumped, so CI
+fails on the case instead of waiting out the job.
 """
 
 from __future__ import annotations
 
 import faulthandler
 import math
+import signal
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
@@ -31,6 +33,15 @@ SWEEP = settings(max_examples=int(__import__("os").environ.get("LOOPWISE_SWEEP_E
                  derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+class _Hang(BaseException):
+    """Raised by the alarm; a BaseException so that no ``except Exception`` in the code under
+    test can swallow it."""
+
+
+def _raise_hang(signum: int, frame: Any) -> None:
+    raise _Hang()
+
+
 @dataclass(frozen=True)
 class Hostile:
     """A generated argument value, a short label for reports, and whether it must be refused."""
@@ -43,12 +54,21 @@ class Hostile:
 def assert_clean(call: Callable[[], Any], names: Sequence[str], must_fail: bool, label: str = "") -> str:
     """Run ``call``; fail unless it raised a clear error naming one of ``names`` or returned a
     clean value (and, when ``must_fail``, unless it raised). Returns the outcome."""
-    faulthandler.dump_traceback_later(HANG_SECONDS, exit=True)
+    # A hang in Python code is interrupted by an alarm and fails this test alone; one inside
+    # C code (the alarm waits for the interpreter) ends the process after twice the time, with
+    # every thread's stack dumped, rather than stalling CI.
+    faulthandler.dump_traceback_later(2 * HANG_SECONDS, exit=True)
+    previous = signal.signal(signal.SIGALRM, _raise_hang)
+    signal.setitimer(signal.ITIMER_REAL, HANG_SECONDS)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             outcome, detail = hostile.classify((call, list(names), must_fail))
+    except _Hang:
+        outcome, detail = "hang", f"still running after {HANG_SECONDS:.0f} s"
     finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
         faulthandler.cancel_dump_traceback_later()
     assert outcome in ("clean", "result"), f"{outcome} for {label}: {detail}"
     return outcome
