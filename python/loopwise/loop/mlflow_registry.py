@@ -543,6 +543,19 @@ class MlflowRegistry:
         found = self.client.get_registered_model(self.name)
         return {str(alias): int(version) for alias, version in (found.aliases or {}).items()}
 
+    def card(self, version_or_alias: Union[int, str] = "champion") -> Any:
+        """The model card of a version (:class:`loopwise.loop.cards.ModelCard`), as
+        :meth:`ModelRegistry.card <loopwise.loop.registry.ModelRegistry.card>`: the loop writes
+        it into this registry's local directory when it registers the version.
+
+        Examples
+        --------
+        >>> # MlflowRegistry("loop/registry", "churn").card("champion").to_html()
+        """
+        from .cards import load_card
+
+        return load_card(self, self.resolve(version_or_alias))
+
     def history(self, alias: Optional[str] = "champion") -> pd.DataFrame:
         """Moves of ``alias`` (all aliases when None), oldest first.
 
