@@ -13,9 +13,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import loopwise
+
 from pg_cluster import schema_url
 
 ROOT = Path(__file__).resolve().parents[3]
+# The task processes import the loopwise this process imported (installed in CI, where the
+# source tree has no compiled core).
+_LOOPWISE_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(loopwise.__file__)))
 _RUN = (
     "import importlib.util, json, sys\n"
     "spec = importlib.util.spec_from_file_location('airflow_dag', sys.argv[1])\n"
@@ -44,7 +49,7 @@ def test_example_pipeline_on_postgresql(tmp_path, postgres_url):
     stream.X.iloc[:800].assign(label=stream.y[:800]).to_parquet(tmp_path / "reference.parquet")
     url = schema_url(postgres_url)
     loop_path = tmp_path / "loop"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "python"), os.environ.get("PYTHONPATH", "")]),
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([_LOOPWISE_PARENT, os.environ.get("PYTHONPATH", "")]),
            "LOOPWISE_LOOP_PATH": str(loop_path), "LOOPWISE_MODEL_FILE": str(tmp_path / "model.skops"),
            "LOOPWISE_REFERENCE_FILE": str(tmp_path / "reference.parquet"), "LOOPWISE_LABELS_COLUMN": "label",
            "LOOPWISE_STORE_URL": url}

@@ -15,12 +15,16 @@ import sys
 
 import pytest
 
+import loopwise
+
 import _step_kill
 from loopwise.loop.feedback_loop import FeedbackLoop
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL semantics")
 
-_PACKAGE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "python")
+# The children import the loopwise this process imported: the source tree in development,
+# the installed package in CI (the source tree has no compiled core there).
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(loopwise.__file__)))
 _STEP = "import sys; from loopwise.loop.feedback_loop import FeedbackLoop; FeedbackLoop(sys.argv[1]).step(key='k')"
 
 

@@ -15,9 +15,13 @@ import sys
 
 import pytest
 
+import loopwise
+
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="fork and SIGALRM")
 
-_PACKAGE = os.path.join(os.path.dirname(__file__), "..", "..", "..", "python")
+# The children import the loopwise this process imported: the source tree in development,
+# the installed package in CI (the source tree has no compiled core there).
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(loopwise.__file__)))
 # LOOPWISE_KILLS raises it; the default keeps the suite's budget on a 2-core CI machine.
 _KILLS = int(os.environ.get("LOOPWISE_KILLS", "20"))
 
