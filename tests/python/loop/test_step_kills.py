@@ -17,7 +17,8 @@ import pytest
 
 import loopwise
 
-import _step_kill
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # the kill helpers beside this file
+import _step_kill  # noqa: E402
 from loopwise.loop.feedback_loop import FeedbackLoop
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL semantics")
